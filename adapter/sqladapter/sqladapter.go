@@ -1,0 +1,265 @@
+// Package sqladapter certifies drivers through database/sql: pgx's stdlib
+// driver and lib/pq. One adapter type; each driver supplies how to turn a
+// DSN and application name into a connector.
+package sqladapter
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/lib/pq"
+
+	"github.com/pgwire-conformance/pgwire-conformance/adapter"
+)
+
+func init() {
+	adapter.Register(&Adapter{
+		Name:   "pgx-stdlib",
+		Driver: "database/sql + pgx/v5 stdlib",
+		Module: "github.com/jackc/pgx/v5",
+		Connector: func(dsn, app string) (driver.Connector, error) {
+			cfg, err := pgx.ParseConfig(dsn)
+			if err != nil {
+				return nil, err
+			}
+			if app != "" {
+				cfg.RuntimeParams["application_name"] = app
+			}
+			return stdlib.GetConnector(*cfg), nil
+		},
+	})
+	adapter.Register(&Adapter{
+		Name:   "pq",
+		Driver: "database/sql + lib/pq",
+		Module: "github.com/lib/pq",
+		Connector: func(dsn, app string) (driver.Connector, error) {
+			if app != "" {
+				var err error
+				if dsn, err = adapter.WithParam(dsn, "application_name", app); err != nil {
+					return nil, err
+				}
+			}
+			return pq.NewConnector(dsn)
+		},
+	})
+}
+
+// Adapter opens *sql.DB pools over one driver.
+type Adapter struct {
+	Name, Driver, Module string
+	Connector            func(dsn, applicationName string) (driver.Connector, error)
+}
+
+func (a *Adapter) Info() adapter.Info {
+	return adapter.Info{
+		Name:          a.Name,
+		Driver:        a.Driver,
+		DriverVersion: adapter.ModuleVersion(a.Module),
+		Language:      "go",
+		Async:         false,
+		Capabilities:  []adapter.Capability{adapter.Introspects},
+	}
+}
+
+func (a *Adapter) Open(ctx context.Context, o adapter.OpenOptions) (adapter.Engine, error) {
+	c, err := a.Connector(o.DSN, o.ApplicationName)
+	if err != nil {
+		return nil, fmt.Errorf("%s: parse DSN: %w", a.Name, err)
+	}
+	db := sql.OpenDB(c)
+	if o.PoolMax > 0 {
+		db.SetMaxOpenConns(o.PoolMax)
+		db.SetMaxIdleConns(o.PoolMax)
+	}
+	// database/sql connects lazily; ping so a bad target fails at open, as a pool does.
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("%s: connect: %w", a.Name, err)
+	}
+	return &engine{queries: queries{db}, db: db}, nil
+}
+
+// querier is what *sql.DB, *sql.Conn and *sql.Tx share.
+type querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	PrepareContext(ctx context.Context, query string) (*sql.Stmt, error)
+}
+
+type queries struct{ q querier }
+
+func (q queries) Exec(ctx context.Context, query string, args ...any) (int64, error) {
+	res, err := q.q.ExecContext(ctx, query, args...)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
+
+// ExecMany prepares once and executes per row: database/sql has no batch API.
+func (q queries) ExecMany(ctx context.Context, query string, rows [][]any) (int64, error) {
+	st, err := q.q.PrepareContext(ctx, query)
+	if err != nil {
+		return 0, err
+	}
+	defer st.Close()
+	var n int64
+	for _, r := range rows {
+		res, err := st.ExecContext(ctx, r...)
+		if err != nil {
+			return n, err
+		}
+		k, err := res.RowsAffected()
+		if err != nil {
+			return n, err
+		}
+		n += k
+	}
+	return n, nil
+}
+
+func (q queries) Query(ctx context.Context, query string, args ...any) (adapter.Rows, error) {
+	r, err := q.q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	return newRows(r)
+}
+
+type engine struct {
+	queries
+	db *sql.DB
+}
+
+func (e *engine) Acquire(ctx context.Context) (adapter.Conn, error) {
+	c, err := e.db.Conn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &conn{queries: queries{c}, c: c}, nil
+}
+
+func (e *engine) Introspect(ctx context.Context) (adapter.Introspection, error) {
+	c, err := e.db.Conn(ctx)
+	if err != nil {
+		return adapter.Introspection{}, err
+	}
+	defer c.Close()
+	var class string
+	if err := c.Raw(func(dc any) error { class = fmt.Sprintf("%T", dc); return nil }); err != nil {
+		return adapter.Introspection{}, err
+	}
+	return adapter.Introspection{PoolClass: fmt.Sprintf("%T", e.db), ConnectionClass: class}, nil
+}
+
+func (e *engine) Bench(ctx context.Context, query string, n int) ([]time.Duration, error) {
+	c, err := e.db.Conn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer c.Close()
+	out := make([]time.Duration, 0, n)
+	for i := 0; i < n; i++ {
+		start := time.Now()
+		r, err := c.QueryContext(ctx, query)
+		if err != nil {
+			return out, err
+		}
+		for r.Next() {
+		}
+		r.Close()
+		if err := r.Err(); err != nil {
+			return out, err
+		}
+		out = append(out, time.Since(start))
+	}
+	return out, nil
+}
+
+func (e *engine) Close(ctx context.Context) error { return e.db.Close() }
+
+type conn struct {
+	queries
+	c *sql.Conn
+}
+
+func (c *conn) Begin(ctx context.Context) (adapter.Tx, error) {
+	t, err := c.c.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	return &tx{queries: queries{t}, t: t}, nil
+}
+
+func (c *conn) Release(ctx context.Context) error { return c.c.Close() }
+
+type tx struct {
+	queries
+	t *sql.Tx
+}
+
+func (t *tx) Commit(ctx context.Context) error   { return t.t.Commit() }
+func (t *tx) Rollback(ctx context.Context) error { return t.t.Rollback() }
+
+type rows struct {
+	r    *sql.Rows
+	cols []adapter.Column
+}
+
+func newRows(r *sql.Rows) (*rows, error) {
+	cts, err := r.ColumnTypes()
+	if err != nil {
+		r.Close()
+		return nil, err
+	}
+	cols := make([]adapter.Column, len(cts))
+	for i, ct := range cts {
+		cols[i] = adapter.Column{Name: ct.Name(), Type: normaliseTypeName(ct.DatabaseTypeName())}
+	}
+	return &rows{r: r, cols: cols}, nil
+}
+
+func (r *rows) Columns() []adapter.Column { return r.cols }
+
+func (r *rows) FetchOne(ctx context.Context) ([]any, error) {
+	if !r.r.Next() {
+		return nil, r.r.Err()
+	}
+	vals := make([]any, len(r.cols))
+	ptrs := make([]any, len(vals))
+	for i := range vals {
+		ptrs[i] = &vals[i]
+	}
+	if err := r.r.Scan(ptrs...); err != nil {
+		return nil, err
+	}
+	for i := range vals {
+		vals[i] = adapter.Normalize(vals[i])
+	}
+	return vals, nil
+}
+
+func (r *rows) FetchMany(ctx context.Context, n int) ([][]any, error) {
+	return adapter.FetchN(ctx, r, n)
+}
+
+func (r *rows) FetchAll(ctx context.Context) ([][]any, error) {
+	return adapter.FetchN(ctx, r, -1)
+}
+
+func (r *rows) Close(ctx context.Context) error {
+	if err := r.r.Close(); err != nil {
+		return err
+	}
+	return r.r.Err()
+}
+
+// normaliseTypeName makes database/sql's upper-case names ("INT4") match the
+// server's catalogue names that pgx reports ("int4").
+func normaliseTypeName(s string) string { return strings.ToLower(s) }

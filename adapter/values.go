@@ -1,0 +1,76 @@
+package adapter
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// Normalize maps a driver's Go value onto the small set of types every
+// adapter returns: nil, bool, int64, float64, string, []byte, time.Time, or
+// a string for anything else (numeric, json, vector in text form). Specs then
+// compare values across drivers exactly.
+func Normalize(v any) any {
+	switch x := v.(type) {
+	case nil, bool, int64, float64, string, time.Time:
+		return x
+	case []byte:
+		return append([]byte(nil), x...)
+	case int:
+		return int64(x)
+	case int8:
+		return int64(x)
+	case int16:
+		return int64(x)
+	case int32:
+		return int64(x)
+	case uint8:
+		return int64(x)
+	case uint16:
+		return int64(x)
+	case uint32:
+		return int64(x)
+	case float32:
+		return float64(x)
+	case fmt.Stringer:
+		return x.String()
+	default:
+		return fmt.Sprint(x)
+	}
+}
+
+// FetchN builds FetchMany (n ≥ 0) and FetchAll (n < 0) from FetchOne, for
+// adapters whose driver has no batch fetch of its own.
+func FetchN(ctx context.Context, r interface {
+	FetchOne(context.Context) ([]any, error)
+}, n int) ([][]any, error) {
+	var out [][]any
+	for n < 0 || len(out) < n {
+		row, err := r.FetchOne(ctx)
+		if err != nil {
+			return out, err
+		}
+		if row == nil {
+			break
+		}
+		out = append(out, row)
+	}
+	return out, nil
+}
+
+// WithParam adds a connection parameter to a DSN in URL or keyword/value form.
+func WithParam(dsn, key, value string) (string, error) {
+	if strings.Contains(dsn, "://") {
+		u, err := url.Parse(dsn)
+		if err != nil {
+			return "", fmt.Errorf("parse DSN URL: %w", err)
+		}
+		q := u.Query()
+		q.Set(key, value)
+		u.RawQuery = q.Encode()
+		return u.String(), nil
+	}
+	return strings.TrimSpace(dsn) + " " + key + "='" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(value) + "'", nil
+}

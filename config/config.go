@@ -1,0 +1,357 @@
+// Package config turns flags, environment variables and an optional YAML file
+// into one validated Config. Precedence, highest first: flag, environment,
+// YAML file (-pgwc.config / PGWC_CONFIG), built-in default.
+package config
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	"go.yaml.in/yaml/v3"
+)
+
+// Providers and profiles the suite knows.
+var (
+	Providers = []string{"container", "external"}
+	Profiles  = []string{"postgres", "iris"}
+)
+
+// Config is everything a run needs to know before the first spec.
+type Config struct {
+	Adapters []string `yaml:"adapters"`
+	Provider string   `yaml:"provider"`
+	Profile  string   `yaml:"profile"`
+	// DSN is the external target's connection string (provider external).
+	DSN string `yaml:"dsn"`
+
+	BaseImage     string `yaml:"base_image"`
+	PostgresImage string `yaml:"postgres_image"`
+	IRISImage     string `yaml:"iris_image"`
+	PGWireImage   string `yaml:"pgwire_image"`
+
+	StartTimeout time.Duration `yaml:"start_timeout"`
+	OpTimeout    time.Duration `yaml:"op_timeout"`
+
+	LatencyIterations int     `yaml:"latency_iterations"`
+	LatencyThreshold  float64 `yaml:"latency_threshold"`
+	BulkRows          int     `yaml:"bulk_rows"`
+
+	ReportDir string `yaml:"report_dir"`
+}
+
+// Defaults returns the configuration used when nothing is set.
+func Defaults() Config {
+	return Config{
+		Adapters:          nil, // nil: every registered adapter
+		Provider:          "container",
+		Profile:           "postgres",
+		BaseImage:         "pgwire-conformance/base:trixie",
+		PostgresImage:     "", // empty: build the local PostgreSQL 17 + pgvector image
+		IRISImage:         "intersystemsdc/iris-community:latest",
+		PGWireImage:       "pgwire-conformance/iris-pgwire:1.0.1",
+		StartTimeout:      3 * time.Minute,
+		OpTimeout:         30 * time.Second,
+		LatencyIterations: 2000,
+		LatencyThreshold:  1.10,
+		BulkRows:          100,
+		ReportDir:         "_output",
+	}
+}
+
+// setting binds one field to its flag, environment variable and parser.
+type setting struct {
+	name  string // flag name without the "pgwc." prefix; also the YAML key with '-' as '_'
+	env   string
+	usage string
+	set   func(c *Config, v string) error
+}
+
+func str(p func(*Config) *string) func(*Config, string) error {
+	return func(c *Config, v string) error { *p(c) = strings.TrimSpace(v); return nil }
+}
+
+func dur(p func(*Config) *time.Duration) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		d, err := time.ParseDuration(strings.TrimSpace(v))
+		if err != nil {
+			return fmt.Errorf("not a duration (e.g. 90s, 2m): %q", v)
+		}
+		*p(c) = d
+		return nil
+	}
+}
+
+func integer(p func(*Config) *int) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		n, err := strconv.Atoi(strings.TrimSpace(v))
+		if err != nil {
+			return fmt.Errorf("not a whole number: %q", v)
+		}
+		*p(c) = n
+		return nil
+	}
+}
+
+var settings = []setting{
+	{"adapters", "PGWC_ADAPTERS", "comma-separated adapters to certify (default: all registered)", func(c *Config, v string) error {
+		c.Adapters = splitList(v)
+		return nil
+	}},
+	{"provider", "PGWC_PROVIDER", "target provider: container or external", str(func(c *Config) *string { return &c.Provider })},
+	{"profile", "PGWC_PROFILE", "dialect profile: postgres or iris", str(func(c *Config) *string { return &c.Profile })},
+	{"dsn", "PGWC_DSN", "connection string of an external target", str(func(c *Config) *string { return &c.DSN })},
+	{"base-image", "PGWC_BASE_IMAGE", "local base image the suite's images build FROM", str(func(c *Config) *string { return &c.BaseImage })},
+	{"postgres-image", "PGWC_POSTGRES_IMAGE", "PostgreSQL image to run instead of building one (e.g. pgvector/pgvector:pg17)", str(func(c *Config) *string { return &c.PostgresImage })},
+	{"iris-image", "PGWC_IRIS_IMAGE", "IRIS image for the iris profile", str(func(c *Config) *string { return &c.IRISImage })},
+	{"pgwire-image", "PGWC_PGWIRE_IMAGE", "iris-pgwire image for the iris profile", str(func(c *Config) *string { return &c.PGWireImage })},
+	{"start-timeout", "PGWC_START_TIMEOUT", "how long the target may take to become ready", dur(func(c *Config) *time.Duration { return &c.StartTimeout })},
+	{"op-timeout", "PGWC_OP_TIMEOUT", "deadline of one network operation", dur(func(c *Config) *time.Duration { return &c.OpTimeout })},
+	{"latency-iterations", "PGWC_LATENCY_ITERATIONS", "queries per side in the FR-013 latency comparison", integer(func(c *Config) *int { return &c.LatencyIterations })},
+	{"latency-threshold", "PGWC_LATENCY_THRESHOLD", "FR-013: largest allowed median ratio subject/baseline", func(c *Config, v string) error {
+		f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+		if err != nil {
+			return fmt.Errorf("not a number: %q", v)
+		}
+		c.LatencyThreshold = f
+		return nil
+	}},
+	{"bulk-rows", "PGWC_BULK_ROWS", "rows in the FR-007 bulk insert", integer(func(c *Config) *int { return &c.BulkRows })},
+	{"report-dir", "PGWC_REPORT_DIR", "where REPORT.md and results.json are written", str(func(c *Config) *string { return &c.ReportDir })},
+}
+
+const flagPrefix = "pgwc."
+
+// Flags holds the suite's flags as registered on a FlagSet; Load reads only
+// the ones the user actually set, so env and file values are not shadowed.
+type Flags struct {
+	fs     *flag.FlagSet
+	values map[string]*string
+	file   *string
+}
+
+// RegisterFlags adds -pgwc.* flags to fs (flag.CommandLine in the suite).
+func RegisterFlags(fs *flag.FlagSet) *Flags {
+	f := &Flags{fs: fs, values: map[string]*string{}}
+	for _, s := range settings {
+		f.values[s.name] = fs.String(flagPrefix+s.name, "", s.usage+" (env "+s.env+")")
+	}
+	f.file = fs.String(flagPrefix+"config", "", "YAML configuration file (env PGWC_CONFIG)")
+	return f
+}
+
+func (f *Flags) set() map[string]string {
+	out := map[string]string{}
+	if f == nil {
+		return out
+	}
+	f.fs.Visit(func(fl *flag.Flag) {
+		if name, ok := strings.CutPrefix(fl.Name, flagPrefix); ok {
+			out[name] = fl.Value.String()
+		}
+	})
+	return out
+}
+
+// Load builds the configuration from defaults, the YAML file, env and flags,
+// then validates it against the registered adapter names.
+func Load(f *Flags, getenv func(string) string, knownAdapters []string) (Config, error) {
+	c := Defaults()
+	flags := f.set()
+
+	file := flags["config"]
+	if file == "" {
+		file = getenv("PGWC_CONFIG")
+	}
+	if file != "" {
+		fh, err := os.Open(file)
+		if err != nil {
+			return c, fmt.Errorf("config file: %w", err)
+		}
+		err = decodeYAML(fh, &c)
+		fh.Close()
+		if err != nil {
+			return c, fmt.Errorf("config file %s: %w", file, err)
+		}
+	}
+	for _, s := range settings {
+		if v := getenv(s.env); v != "" {
+			if err := s.set(&c, v); err != nil {
+				return c, fmt.Errorf("%s: %w", s.env, err)
+			}
+		}
+	}
+	for _, s := range settings {
+		if v, ok := flags[s.name]; ok {
+			if err := s.set(&c, v); err != nil {
+				return c, fmt.Errorf("-%s%s: %w", flagPrefix, s.name, err)
+			}
+		}
+	}
+	if len(c.Adapters) == 0 {
+		c.Adapters = append([]string(nil), knownAdapters...)
+	}
+	return c, c.Validate(knownAdapters)
+}
+
+// decodeYAML reads a YAML file strictly: an unknown key is an error, since a
+// misspelt setting silently ignored would certify the wrong thing.
+func decodeYAML(r io.Reader, c *Config) error {
+	var raw map[string]any
+	dec := yaml.NewDecoder(r)
+	if err := dec.Decode(&raw); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		return fmt.Errorf("not a YAML map of settings: %w", err)
+	}
+	byKey := map[string]setting{}
+	for _, s := range settings {
+		byKey[strings.ReplaceAll(s.name, "-", "_")] = s
+	}
+	keys := make([]string, 0, len(raw))
+	for k := range raw {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		s, ok := byKey[k]
+		if !ok {
+			return fmt.Errorf("unknown setting %q", k)
+		}
+		if err := s.set(c, scalar(raw[k])); err != nil {
+			return fmt.Errorf("%s: %w", k, err)
+		}
+	}
+	return nil
+}
+
+// Validate reports the first thing wrong with c, in one line.
+func (c Config) Validate(knownAdapters []string) error {
+	if !contains(Providers, c.Provider) {
+		return fmt.Errorf("unknown provider %q (want one of %s)", c.Provider, strings.Join(Providers, ", "))
+	}
+	if !contains(Profiles, c.Profile) {
+		return fmt.Errorf("unknown profile %q (want one of %s)", c.Profile, strings.Join(Profiles, ", "))
+	}
+	seen := map[string]bool{}
+	for _, a := range c.Adapters {
+		if !contains(knownAdapters, a) {
+			return fmt.Errorf("unknown adapter %q (registered: %s)", a, strings.Join(knownAdapters, ", "))
+		}
+		if seen[a] {
+			return fmt.Errorf("adapter %q listed twice", a)
+		}
+		seen[a] = true
+	}
+	switch c.Provider {
+	case "external":
+		if c.DSN == "" {
+			return errors.New("provider external needs a DSN (PGWC_DSN or -pgwc.dsn)")
+		}
+		if _, err := pgconn.ParseConfig(c.DSN); err != nil {
+			return fmt.Errorf("malformed DSN %s: %s", RedactDSN(c.DSN), RedactText(firstLine(err.Error()), c.DSN))
+		}
+	case "container":
+		if c.DSN != "" {
+			return errors.New("a DSN is only used with provider external; unset PGWC_DSN or set PGWC_PROVIDER=external")
+		}
+		if c.BaseImage == "" && c.PostgresImage == "" {
+			return errors.New("base image is empty: set PGWC_BASE_IMAGE or PGWC_POSTGRES_IMAGE")
+		}
+	}
+	if c.StartTimeout <= 0 || c.OpTimeout <= 0 {
+		return errors.New("timeouts must be positive")
+	}
+	if c.LatencyIterations < 100 {
+		return fmt.Errorf("latency iterations %d: need at least 100 for a meaningful median", c.LatencyIterations)
+	}
+	if c.LatencyThreshold < 1 {
+		return fmt.Errorf("latency threshold %.2f: must be at least 1.0", c.LatencyThreshold)
+	}
+	if c.BulkRows < 1 {
+		return fmt.Errorf("bulk rows %d: must be at least 1", c.BulkRows)
+	}
+	if c.ReportDir == "" {
+		return errors.New("report dir is empty")
+	}
+	return nil
+}
+
+// Redacted returns the configuration as name → value with secrets masked,
+// for logs and reports.
+func (c Config) Redacted() map[string]string {
+	return map[string]string{
+		"adapters":           strings.Join(c.Adapters, ","),
+		"provider":           c.Provider,
+		"profile":            c.Profile,
+		"dsn":                RedactDSN(c.DSN),
+		"base_image":         c.BaseImage,
+		"postgres_image":     c.PostgresImage,
+		"iris_image":         c.IRISImage,
+		"pgwire_image":       c.PGWireImage,
+		"start_timeout":      c.StartTimeout.String(),
+		"op_timeout":         c.OpTimeout.String(),
+		"latency_iterations": strconv.Itoa(c.LatencyIterations),
+		"latency_threshold":  strconv.FormatFloat(c.LatencyThreshold, 'f', 2, 64),
+		"bulk_rows":          strconv.Itoa(c.BulkRows),
+		"report_dir":         c.ReportDir,
+	}
+}
+
+// Documentation lists every setting as flag, env, default and usage, for the README.
+func Documentation() [][4]string {
+	def := Defaults().Redacted()
+	var rows [][4]string
+	for _, s := range settings {
+		rows = append(rows, [4]string{"-" + flagPrefix + s.name, s.env, def[strings.ReplaceAll(s.name, "-", "_")], s.usage})
+	}
+	return rows
+}
+
+// scalar renders a YAML value the way its flag would be written; a list
+// becomes comma-separated.
+func scalar(v any) string {
+	if list, ok := v.([]any); ok {
+		parts := make([]string, len(list))
+		for i, x := range list {
+			parts[i] = fmt.Sprint(x)
+		}
+		return strings.Join(parts, ",")
+	}
+	if v == nil {
+		return ""
+	}
+	return fmt.Sprint(v)
+}
+
+func splitList(v string) []string {
+	var out []string
+	for _, p := range strings.Split(v, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func firstLine(s string) string {
+	s, _, _ = strings.Cut(s, "\n")
+	return s
+}

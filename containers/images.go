@@ -1,0 +1,185 @@
+package containers
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"embed"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"io/fs"
+	"path"
+	"sort"
+	"strings"
+
+	cerrdefs "github.com/containerd/errdefs"
+	"github.com/moby/moby/api/types/build"
+	"github.com/moby/moby/client"
+	"github.com/testcontainers/testcontainers-go"
+)
+
+// The build contexts travel inside the binary, so a driver author running
+// the suite's packages from their own module builds the same images.
+//
+//go:embed images
+var buildContexts embed.FS
+
+// Build names one local image: a build context under images/ and the
+// repository its content-addressed tag goes in.
+type Build struct {
+	Dir  string // e.g. "images/postgres"
+	Repo string // e.g. "pgwire-conformance/postgres17-pgvector"
+}
+
+// PostgresBuild is the PostgreSQL 17 + pgvector reference server.
+var PostgresBuild = Build{Dir: "images/postgres", Repo: "pgwire-conformance/postgres17-pgvector"}
+
+// Tag is the content address of the image: a hash of the build context and
+// of the base image's ID, so any change to either makes a new tag and an
+// unchanged one is reused without building.
+func (b Build) Tag(baseID string) (string, error) {
+	h := sha256.New()
+	files, err := b.files()
+	if err != nil {
+		return "", err
+	}
+	for _, f := range files {
+		fmt.Fprintf(h, "%s\x00%d\x00", f.name, len(f.data))
+		h.Write(f.data)
+	}
+	h.Write([]byte(baseID))
+	return b.Repo + ":" + hex.EncodeToString(h.Sum(nil))[:12], nil
+}
+
+type file struct {
+	name string
+	data []byte
+	mode int64
+}
+
+func (b Build) files() ([]file, error) {
+	var out []file
+	err := fs.WalkDir(buildContexts, b.Dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		data, err := buildContexts.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		mode := int64(0o644)
+		if strings.HasSuffix(p, ".sh") {
+			mode = 0o755
+		}
+		out = append(out, file{name: strings.TrimPrefix(p, b.Dir+"/"), data: data, mode: mode})
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read build context %s: %w", b.Dir, err)
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("build context %s is empty", b.Dir)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].name < out[j].name })
+	return out, nil
+}
+
+func (b Build) tarball() (io.Reader, error) {
+	files, err := b.files()
+	if err != nil {
+		return nil, err
+	}
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	for _, f := range files {
+		if err := tw.WriteHeader(&tar.Header{Name: path.Clean(f.name), Mode: f.mode, Size: int64(len(f.data))}); err != nil {
+			return nil, err
+		}
+		if _, err := tw.Write(f.data); err != nil {
+			return nil, err
+		}
+	}
+	return &buf, tw.Close()
+}
+
+// ImageExists reports whether the engine has image ref locally.
+func ImageExists(ctx context.Context, cli *testcontainers.DockerClient, ref string) (bool, string, error) {
+	res, err := cli.ImageInspect(ctx, ref)
+	if err != nil {
+		if cerrdefs.IsNotFound(err) {
+			return false, "", nil
+		}
+		return false, "", fmt.Errorf("inspect image %s: %w", ref, err)
+	}
+	return true, res.ID, nil
+}
+
+// Ensure returns the image's tag, building it FROM base only when no image
+// of that content exists yet. built says whether it had to build.
+func (b Build) Ensure(ctx context.Context, cli *testcontainers.DockerClient, base string) (tag string, built bool, err error) {
+	ok, baseID, err := ImageExists(ctx, cli, base)
+	if err != nil {
+		return "", false, err
+	}
+	if !ok {
+		return "", false, fmt.Errorf("base image %s is missing and cannot be pulled here: run `make images` (scripts/build-base.sh) first", base)
+	}
+	tag, err = b.Tag(baseID)
+	if err != nil {
+		return "", false, err
+	}
+	if ok, _, err := ImageExists(ctx, cli, tag); err != nil || ok {
+		return tag, false, err
+	}
+	ctxTar, err := b.tarball()
+	if err != nil {
+		return "", false, err
+	}
+	res, err := cli.ImageBuild(ctx, ctxTar, client.ImageBuildOptions{
+		Tags:        []string{tag},
+		BuildArgs:   map[string]*string{"BASE": &base},
+		Remove:      true,
+		ForceRemove: true,
+		// The classic builder uses a local base image without pulling it.
+		Version: build.BuilderV1,
+		Labels:  map[string]string{LabelSuite: "image"},
+	})
+	if err != nil {
+		return "", false, fmt.Errorf("build %s: %w", tag, err)
+	}
+	defer res.Body.Close()
+	if err := readBuildStream(res.Body); err != nil {
+		return "", false, fmt.Errorf("build %s from %s: %w", tag, b.Dir, err)
+	}
+	return tag, true, nil
+}
+
+// readBuildStream drains the engine's JSON build log and returns its error,
+// with the last lines of output for context.
+func readBuildStream(r io.Reader) error {
+	dec := json.NewDecoder(r)
+	var tail []string
+	for {
+		var msg struct {
+			Stream string `json:"stream"`
+			Error  string `json:"error"`
+		}
+		if err := dec.Decode(&msg); err == io.EOF {
+			return nil
+		} else if err != nil {
+			return fmt.Errorf("read build output: %w", err)
+		}
+		if s := strings.TrimSpace(msg.Stream); s != "" {
+			tail = append(tail, s)
+			if len(tail) > 5 {
+				tail = tail[1:]
+			}
+		}
+		if msg.Error != "" {
+			return fmt.Errorf("%s (last output: %s)", msg.Error, strings.Join(tail, " | "))
+		}
+	}
+}

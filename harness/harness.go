@@ -1,0 +1,120 @@
+// Package harness is what spec packages build on: the run's configuration and
+// target, the per-adapter spec generator, the requirement-aware It, the
+// independent observer connection and per-spec tables.
+package harness
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"sync"
+
+	"github.com/pgwire-conformance/pgwire-conformance/adapter"
+	"github.com/pgwire-conformance/pgwire-conformance/config"
+	"github.com/pgwire-conformance/pgwire-conformance/target"
+)
+
+var (
+	mu  sync.Mutex
+	cfg *config.Config
+	tgt *target.Target
+	// treeErrors are mistakes found while building the spec tree (unknown
+	// requirement IDs, empty IDs); the suite fails before any spec on them.
+	treeErrors []string
+)
+
+// Configure sets the run's configuration. The suite calls it before
+// RunSpecs, since the spec tree (one branch per adapter) depends on it.
+func Configure(c config.Config) {
+	mu.Lock()
+	defer mu.Unlock()
+	cfg = &c
+}
+
+// Config returns the run's configuration; it panics when the suite forgot
+// to configure, which is a harness bug, not a driver failure.
+func Config() config.Config {
+	mu.Lock()
+	defer mu.Unlock()
+	if cfg == nil {
+		panic("harness: Configure was not called before the spec tree was built")
+	}
+	return *cfg
+}
+
+// SetTarget records the running target (on every parallel process).
+func SetTarget(t target.Target) {
+	mu.Lock()
+	defer mu.Unlock()
+	tgt = &t
+}
+
+// Target returns the running target.
+func Target() target.Target {
+	mu.Lock()
+	defer mu.Unlock()
+	if tgt == nil {
+		panic("harness: no target: SynchronizedBeforeSuite did not run")
+	}
+	return *tgt
+}
+
+// EncodeTarget and DecodeTarget carry the target from process 1 to the others.
+func EncodeTarget(t target.Target) []byte {
+	b, _ := json.Marshal(t)
+	return b
+}
+
+// DecodeTarget is the inverse of EncodeTarget.
+func DecodeTarget(b []byte) (target.Target, error) {
+	var t target.Target
+	if err := json.Unmarshal(b, &t); err != nil {
+		return t, fmt.Errorf("decode target from process 1: %w", err)
+	}
+	return t, nil
+}
+
+// Selected returns the adapters this run certifies, in configured order.
+func Selected() []adapter.Adapter {
+	var out []adapter.Adapter
+	for _, name := range Config().Adapters {
+		a, ok := adapter.Lookup(name)
+		if !ok {
+			panic(fmt.Sprintf("harness: adapter %q is not registered", name))
+		}
+		out = append(out, a)
+	}
+	return out
+}
+
+// TreeErrors returns the mistakes found while building the tree.
+func TreeErrors() []string {
+	mu.Lock()
+	defer mu.Unlock()
+	out := append([]string(nil), treeErrors...)
+	sort.Strings(out)
+	return out
+}
+
+func treeError(format string, args ...any) {
+	mu.Lock()
+	defer mu.Unlock()
+	treeErrors = append(treeErrors, fmt.Sprintf(format, args...))
+}
+
+// detach returns a context for cleanup that outlives a cancelled spec but
+// still has a deadline.
+func detach(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), Config().OpTimeout)
+}
+
+// TargetIfSet returns the target when the suite got as far as starting it.
+func TargetIfSet() (target.Target, bool) {
+	mu.Lock()
+	defer mu.Unlock()
+	if tgt == nil {
+		return target.Target{}, false
+	}
+	return *tgt, true
+}

@@ -1,0 +1,129 @@
+package harness
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/onsi/ginkgo/v2"
+
+	"github.com/pgwire-conformance/pgwire-conformance/adapter"
+	"github.com/pgwire-conformance/pgwire-conformance/catalogue"
+)
+
+// DefaultSpecTimeout bounds every spec that does not set its own.
+const DefaultSpecTimeout = 2 * time.Minute
+
+// NotApplicable starts the skip message of a spec whose adapter or profile
+// lacks what it needs; reports count these apart from other skips.
+const NotApplicable = "not applicable: "
+
+// Req lists the catalogue IDs (requirements, edge cases, tasks) a spec checks.
+type Req []string
+
+// Reqs is Req's constructor, for reading: Reqs("FR-002", "T005").
+func Reqs(ids ...string) Req { return Req(ids) }
+
+// Needs is a decorator: capabilities the adapter must declare for the spec
+// to apply.
+type Needs []adapter.Capability
+
+// Subject is the adapter one branch of the tree certifies.
+type Subject struct {
+	Adapter adapter.Adapter
+	Info    adapter.Info
+}
+
+// ForEachAdapter adds a group of specs once per selected adapter, each
+// branch labelled adapter:NAME and profile:PROFILE.
+func ForEachAdapter(group string, labels ginkgo.Labels, body func(s *Subject)) bool {
+	// The adapter list comes from the configuration, which is loaded after
+	// package init: the branches are made when Ginkgo builds the tree.
+	return ginkgo.Describe(group, labels, func() {
+		profile := Config().Profile
+		for _, a := range Selected() {
+			s := &Subject{Adapter: a, Info: a.Info()}
+			ginkgo.Describe("["+s.Info.Name+"]", ginkgo.Label("adapter:"+s.Info.Name, "profile:"+profile), func() { body(s) })
+		}
+	})
+}
+
+// It declares one conformance spec. req names what it certifies; it must
+// name at least one requirement or edge case from the catalogue. Decorators
+// may include Needs, Label, Serial and SpecTimeout (default 2 min).
+func (s *Subject) It(text string, req Req, body func(ctx ginkgo.SpecContext), decorators ...any) bool {
+	var needs Needs
+	args := []any{}
+	hasTimeout := false
+	for _, d := range decorators {
+		switch x := d.(type) {
+		case Needs:
+			needs = append(needs, x...)
+		case ginkgo.SpecTimeout:
+			hasTimeout = true
+			args = append(args, x)
+		default:
+			args = append(args, x)
+		}
+	}
+	if !hasTimeout {
+		args = append(args, ginkgo.SpecTimeout(DefaultSpecTimeout))
+	}
+	if err := catalogue.Check(req); err != nil {
+		treeError("spec %q: %v", text, err)
+	}
+	args = append(args, ginkgo.Label(reqLabels(req)...))
+	args = append(args, func(ctx ginkgo.SpecContext) {
+		for _, c := range needs {
+			if !s.Info.Has(c) {
+				ginkgo.Skip(fmt.Sprintf("%sadapter %s lacks capability %q", NotApplicable, s.Info.Name, c))
+			}
+		}
+		body(ctx)
+	})
+	return ginkgo.It(text, args...)
+}
+
+// reqLabels turns IDs into label-set labels: fr:FR-001, ec:EC-2, task:T004,
+// req:COMPAT.
+func reqLabels(ids []string) []string {
+	var out []string
+	for _, id := range ids {
+		e, ok := catalogue.Lookup(id)
+		prefix := "req:"
+		switch {
+		case !ok:
+		case e.Kind == catalogue.Functional:
+			prefix = "fr:"
+		case e.Kind == catalogue.EdgeCase:
+			prefix = "ec:"
+		case e.Kind == catalogue.Task:
+			prefix = "task:"
+		}
+		out = append(out, prefix+id)
+	}
+	return out
+}
+
+// RequirementsOf extracts catalogue IDs back out of a spec's labels.
+func RequirementsOf(labels []string) []string {
+	var out []string
+	for _, l := range labels {
+		for _, p := range []string{"fr:", "ec:", "task:", "req:"} {
+			if id, ok := strings.CutPrefix(l, p); ok {
+				out = append(out, id)
+			}
+		}
+	}
+	return out
+}
+
+// AdapterOf returns the adapter name from a spec's labels.
+func AdapterOf(labels []string) string {
+	for _, l := range labels {
+		if name, ok := strings.CutPrefix(l, "adapter:"); ok {
+			return name
+		}
+	}
+	return ""
+}

@@ -1,0 +1,157 @@
+// The one conformance suite. Flags and env become a validated configuration
+// before the spec tree is built (the tree has one branch per adapter);
+// process 1 starts the target once for all parallel processes; the report is
+// written after every run.
+package pgwireconformance_test
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"runtime"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	"github.com/pgwire-conformance/pgwire-conformance/adapter"
+	_ "github.com/pgwire-conformance/pgwire-conformance/adapter/pgxadapter"
+	_ "github.com/pgwire-conformance/pgwire-conformance/adapter/sqladapter"
+	"github.com/pgwire-conformance/pgwire-conformance/config"
+	_ "github.com/pgwire-conformance/pgwire-conformance/contract"
+	"github.com/pgwire-conformance/pgwire-conformance/harness"
+	"github.com/pgwire-conformance/pgwire-conformance/report"
+	"github.com/pgwire-conformance/pgwire-conformance/target"
+)
+
+// SuiteVersion is stamped into every report.
+const SuiteVersion = "pgwire-conformance 0.1.0"
+
+var (
+	flags   = config.RegisterFlags(flag.CommandLine)
+	running *target.Running // process 1 only
+	started = time.Now()
+)
+
+func TestConformance(t *testing.T) {
+	RegisterFailHandler(Fail)
+	cfg, err := config.Load(flags, os.Getenv, adapter.Names())
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "pgwire-conformance: configuration: %v\n", err)
+		os.Exit(2)
+	}
+	harness.Configure(cfg)
+	suiteCfg, _ := GinkgoConfiguration()
+	if GinkgoParallelProcess() == 1 && !suiteCfg.DryRun {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		err := target.Preflight(ctx, cfg)
+		cancel()
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "pgwire-conformance: %v\n", err)
+			os.Exit(2)
+		}
+	}
+	RunSpecs(t, "pgwire-conformance")
+}
+
+var _ = SynchronizedBeforeSuite(func(ctx SpecContext) []byte {
+	Expect(harness.TreeErrors()).To(BeEmpty(), "the spec tree names unknown requirements")
+	cfg := harness.Config()
+	r, err := target.Start(ctx, cfg, GinkgoWriter)
+	Expect(err).NotTo(HaveOccurred(), "start the %s target", cfg.Profile)
+	running = r
+	return harness.EncodeTarget(r.Target)
+}, func(ctx SpecContext, data []byte) {
+	t, err := harness.DecodeTarget(data)
+	Expect(err).NotTo(HaveOccurred())
+	harness.SetTarget(t)
+}, NodeTimeout(10*time.Minute))
+
+var _ = SynchronizedAfterSuite(func() {}, func(ctx SpecContext) {
+	if running != nil {
+		Expect(running.Stop(ctx)).To(Succeed(), "remove the target's containers")
+		running = nil
+	}
+}, NodeTimeout(2*time.Minute))
+
+var _ = ReportAfterSuite("certification report", func(r Report) {
+	if r.SuiteConfig.DryRun {
+		return
+	}
+	cfg := harness.Config()
+	run := report.Run{
+		SchemaVersion: report.SchemaVersion,
+		Date:          time.Now(),
+		Suite:         SuiteVersion,
+		Commit:        gitCommit(),
+		Command:       reproduceCommand(r.SuiteConfig.LabelFilter),
+		Config:        cfg.Redacted(),
+		Machine:       report.Machine{Cores: runtime.NumCPU(), OS: osDescription()},
+		Duration:      r.RunTime,
+		Specs:         report.SpecsFromGinkgo(r.SpecReports, harness.RequirementsOf, harness.AdapterOf, harness.NotApplicable),
+	}
+	if t, ok := harness.TargetIfSet(); ok {
+		run.Target = report.Target{Provider: t.Provider, Profile: t.Profile, DSN: t.RedactedDSN(), Path: t.Path, ServerVersion: t.ServerVersion, Images: t.Images}
+	} else {
+		run.Target = report.Target{Provider: cfg.Provider, Profile: cfg.Profile, DSN: config.RedactDSN(cfg.DSN), Path: "(target did not start)"}
+	}
+	for _, a := range harness.Selected() {
+		run.Adapters = append(run.Adapters, a.Info())
+	}
+	Expect(report.WriteFiles(cfg.ReportDir, run)).To(Succeed())
+	fmt.Fprintf(os.Stdout, "pgwire-conformance: wrote %s/REPORT.md and results.json\n", cfg.ReportDir)
+})
+
+func gitCommit() string {
+	out, err := exec.Command("git", "rev-parse", "--short=12", "HEAD").Output()
+	if err != nil {
+		return "unknown"
+	}
+	c := strings.TrimSpace(string(out))
+	if st, err := exec.Command("git", "status", "--porcelain", "--untracked-files=no").Output(); err == nil && len(st) > 0 {
+		c += "-dirty"
+	}
+	return c
+}
+
+func osDescription() string {
+	b, err := os.ReadFile("/etc/os-release")
+	if err == nil {
+		for _, l := range strings.Split(string(b), "\n") {
+			if v, ok := strings.CutPrefix(l, "PRETTY_NAME="); ok {
+				return strings.Trim(v, `"`) + " " + runtime.GOARCH
+			}
+		}
+	}
+	return runtime.GOOS + "/" + runtime.GOARCH
+}
+
+// reproduceCommand is the command that reruns this certification: the
+// PGWC_COMMAND the Makefile passes, else ginkgo with the PGWC_* settings in
+// force (secrets redacted).
+func reproduceCommand(labelFilter string) string {
+	if c := os.Getenv("PGWC_COMMAND"); c != "" {
+		return c
+	}
+	var env []string
+	for _, kv := range os.Environ() {
+		if strings.HasPrefix(kv, "PGWC_") {
+			k, v, _ := strings.Cut(kv, "=")
+			if k == "PGWC_DSN" {
+				v = config.RedactDSN(v)
+			}
+			env = append(env, k+"="+v)
+		}
+	}
+	sort.Strings(env)
+	cmd := strings.TrimSpace(strings.Join(env, " ") + " go tool ginkgo -r")
+	if labelFilter != "" {
+		cmd += " --label-filter='" + labelFilter + "'"
+	}
+	return cmd
+}
