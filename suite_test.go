@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime"
 	"sort"
 	"strings"
@@ -23,7 +24,10 @@ import (
 	_ "github.com/pgwire-conformance/pgwire-conformance/adapter/pgxadapter"
 	_ "github.com/pgwire-conformance/pgwire-conformance/adapter/sqladapter"
 	"github.com/pgwire-conformance/pgwire-conformance/config"
+	"github.com/pgwire-conformance/pgwire-conformance/containers"
 	_ "github.com/pgwire-conformance/pgwire-conformance/contract"
+	_ "github.com/pgwire-conformance/pgwire-conformance/edge_cases"
+	"github.com/pgwire-conformance/pgwire-conformance/expectations"
 	"github.com/pgwire-conformance/pgwire-conformance/harness"
 	"github.com/pgwire-conformance/pgwire-conformance/report"
 	"github.com/pgwire-conformance/pgwire-conformance/target"
@@ -40,12 +44,19 @@ var (
 
 func TestConformance(t *testing.T) {
 	RegisterFailHandler(Fail)
+	containers.DefaultEnv()
 	cfg, err := config.Load(flags, os.Getenv, adapter.Names())
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "pgwire-conformance: configuration: %v\n", err)
 		os.Exit(2)
 	}
 	harness.Configure(cfg)
+	exp, err := expectations.Load(cfg.ExpectationsPath(), adapter.Names())
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "pgwire-conformance: %v\n", err)
+		os.Exit(2)
+	}
+	harness.SetExpectations(exp)
 	suiteCfg, _ := GinkgoConfiguration()
 	if GinkgoParallelProcess() == 1 && !suiteCfg.DryRun {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -63,7 +74,9 @@ var _ = SynchronizedBeforeSuite(func(ctx SpecContext) []byte {
 	Expect(harness.TreeErrors()).To(BeEmpty(), "the spec tree names unknown requirements")
 	cfg := harness.Config()
 	r, err := target.Start(ctx, cfg, GinkgoWriter)
-	Expect(err).NotTo(HaveOccurred(), "start the %s target", cfg.Profile)
+	if err != nil {
+		Fail(fmt.Sprintf("harness error: start the %s target: %v", cfg.Profile, err))
+	}
 	running = r
 	return harness.EncodeTarget(r.Target)
 }, func(ctx SpecContext, data []byte) {
@@ -93,7 +106,8 @@ var _ = ReportAfterSuite("certification report", func(r Report) {
 		Config:        cfg.Redacted(),
 		Machine:       report.Machine{Cores: runtime.NumCPU(), OS: osDescription()},
 		Duration:      r.RunTime,
-		Specs:         report.SpecsFromGinkgo(r.SpecReports, harness.RequirementsOf, harness.AdapterOf, harness.NotApplicable),
+		Specs: report.SpecsFromGinkgo(r.SpecReports, harness.RequirementsOf, harness.AdapterOf,
+			report.Prefixes{NotApplicable: harness.NotApplicable, ExpectedFailure: harness.ExpectedFailure, UnexpectedPass: harness.UnexpectedPass}),
 	}
 	if t, ok := harness.TargetIfSet(); ok {
 		run.Target = report.Target{Provider: t.Provider, Profile: t.Profile, DSN: t.RedactedDSN(), Path: t.Path, ServerVersion: t.ServerVersion, Images: t.Images}
@@ -104,6 +118,7 @@ var _ = ReportAfterSuite("certification report", func(r Report) {
 		run.Adapters = append(run.Adapters, a.Info())
 	}
 	Expect(report.WriteFiles(cfg.ReportDir, run)).To(Succeed())
+	writeRegeneratedExpectations(cfg, run)
 	fmt.Fprintf(os.Stdout, "pgwire-conformance: wrote %s/REPORT.md and results.json\n", cfg.ReportDir)
 })
 
@@ -154,4 +169,32 @@ func reproduceCommand(labelFilter string) string {
 		cmd += " --label-filter='" + labelFilter + "'"
 	}
 	return cmd
+}
+
+// writeRegeneratedExpectations writes the expected-failure list this run's
+// results imply, to paste into the reviewed list when results change.
+func writeRegeneratedExpectations(cfg config.Config, run report.Run) {
+	l := expectations.List{}
+	for _, s := range run.Specs {
+		if s.Outcome != report.Failed && s.Outcome != report.ExpectedFail {
+			continue
+		}
+		e, ok := harness.Expected(s.Adapter, s.ID)
+		if !ok {
+			e = expectations.Expectation{Reason: "TODO: why this fails: " + firstLine(s.Message)}
+		}
+		if l[s.Adapter] == nil {
+			l[s.Adapter] = map[string]expectations.Expectation{}
+		}
+		l[s.Adapter][s.ID] = e
+	}
+	path := filepath.Join(cfg.ReportDir, "expected-failures."+cfg.Profile+".yaml")
+	if err := os.WriteFile(path, []byte(expectations.Render(l)), 0o644); err == nil {
+		fmt.Fprintf(os.Stdout, "pgwire-conformance: the expected-failure list these results imply is in %s (reviewed list: %s)\n", path, cfg.ExpectationsPath())
+	}
+}
+
+func firstLine(s string) string {
+	s, _, _ = strings.Cut(s, "\n")
+	return s
 }

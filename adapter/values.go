@@ -67,9 +67,20 @@ func WithParam(dsn, key, value string) (string, error) {
 		if err != nil {
 			return "", fmt.Errorf("parse DSN URL: %w", err)
 		}
-		q := u.Query()
-		q.Set(key, value)
-		u.RawQuery = q.Encode()
+		// Rebuild the query by hand: url.Values.Encode writes a space as '+',
+		// which libpq and pgconn read as a literal plus, and re-encoding
+		// would change the other parameters the same way. Keep them raw and
+		// percent-encode only the new one, which every parser decodes alike.
+		var params []string
+		for _, p := range strings.Split(u.RawQuery, "&") {
+			k, _, _ := strings.Cut(p, "=")
+			if dk, err := url.QueryUnescape(k); p == "" || err == nil && dk == key {
+				continue // empty, or the parameter being replaced
+			}
+			params = append(params, p)
+		}
+		esc := func(s string) string { return strings.ReplaceAll(url.QueryEscape(s), "+", "%20") }
+		u.RawQuery = strings.Join(append(params, esc(key)+"="+esc(value)), "&")
 		return u.String(), nil
 	}
 	return strings.TrimSpace(dsn) + " " + key + "='" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(value) + "'", nil

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -37,6 +38,10 @@ type Config struct {
 	IRISImage     string `yaml:"iris_image"`
 	PGWireImage   string `yaml:"pgwire_image"`
 
+	// TargetCPUs pins the target's containers: "auto" (the last CPU, when
+	// there are at least two), "none", or a docker cpuset such as "2-3".
+	TargetCPUs string `yaml:"target_cpus"`
+
 	StartTimeout time.Duration `yaml:"start_timeout"`
 	OpTimeout    time.Duration `yaml:"op_timeout"`
 
@@ -45,6 +50,9 @@ type Config struct {
 	BulkRows          int     `yaml:"bulk_rows"`
 
 	ReportDir string `yaml:"report_dir"`
+	// Expectations is the expected-failure list; empty means
+	// expectations/<profile>.yaml.
+	Expectations string `yaml:"expectations"`
 }
 
 // Defaults returns the configuration used when nothing is set.
@@ -57,6 +65,7 @@ func Defaults() Config {
 		PostgresImage:     "", // empty: build the local PostgreSQL 17 + pgvector image
 		IRISImage:         "intersystemsdc/iris-community:latest",
 		PGWireImage:       "pgwire-conformance/iris-pgwire:1.0.1",
+		TargetCPUs:        "auto",
 		StartTimeout:      3 * time.Minute,
 		OpTimeout:         30 * time.Second,
 		LatencyIterations: 2000,
@@ -112,6 +121,7 @@ var settings = []setting{
 	{"postgres-image", "PGWC_POSTGRES_IMAGE", "PostgreSQL image to run instead of building one (e.g. pgvector/pgvector:pg17)", str(func(c *Config) *string { return &c.PostgresImage })},
 	{"iris-image", "PGWC_IRIS_IMAGE", "IRIS image for the iris profile", str(func(c *Config) *string { return &c.IRISImage })},
 	{"pgwire-image", "PGWC_PGWIRE_IMAGE", "iris-pgwire image for the iris profile", str(func(c *Config) *string { return &c.PGWireImage })},
+	{"target-cpus", "PGWC_TARGET_CPUS", "pin the target's containers: auto (last CPU), none, or a cpuset like 2-3", str(func(c *Config) *string { return &c.TargetCPUs })},
 	{"start-timeout", "PGWC_START_TIMEOUT", "how long the target may take to become ready", dur(func(c *Config) *time.Duration { return &c.StartTimeout })},
 	{"op-timeout", "PGWC_OP_TIMEOUT", "deadline of one network operation", dur(func(c *Config) *time.Duration { return &c.OpTimeout })},
 	{"latency-iterations", "PGWC_LATENCY_ITERATIONS", "queries per side in the FR-013 latency comparison", integer(func(c *Config) *int { return &c.LatencyIterations })},
@@ -125,6 +135,7 @@ var settings = []setting{
 	}},
 	{"bulk-rows", "PGWC_BULK_ROWS", "rows in the FR-007 bulk insert", integer(func(c *Config) *int { return &c.BulkRows })},
 	{"report-dir", "PGWC_REPORT_DIR", "where REPORT.md and results.json are written", str(func(c *Config) *string { return &c.ReportDir })},
+	{"expectations", "PGWC_EXPECTATIONS", "expected-failure list (default expectations/<profile>.yaml)", str(func(c *Config) *string { return &c.Expectations })},
 }
 
 const flagPrefix = "pgwc."
@@ -267,6 +278,9 @@ func (c Config) Validate(knownAdapters []string) error {
 			return errors.New("base image is empty: set PGWC_BASE_IMAGE or PGWC_POSTGRES_IMAGE")
 		}
 	}
+	if !cpusetPattern.MatchString(c.TargetCPUs) {
+		return fmt.Errorf("target CPUs %q: want auto, none, or a cpuset such as 1 or 2-3", c.TargetCPUs)
+	}
 	if c.StartTimeout <= 0 || c.OpTimeout <= 0 {
 		return errors.New("timeouts must be positive")
 	}
@@ -285,6 +299,8 @@ func (c Config) Validate(knownAdapters []string) error {
 	return nil
 }
 
+var cpusetPattern = regexp.MustCompile(`^(auto|none|\d+(-\d+)?(,\d+(-\d+)?)*)$`)
+
 // Redacted returns the configuration as name → value with secrets masked,
 // for logs and reports.
 func (c Config) Redacted() map[string]string {
@@ -297,12 +313,14 @@ func (c Config) Redacted() map[string]string {
 		"postgres_image":     c.PostgresImage,
 		"iris_image":         c.IRISImage,
 		"pgwire_image":       c.PGWireImage,
+		"target_cpus":        c.TargetCPUs,
 		"start_timeout":      c.StartTimeout.String(),
 		"op_timeout":         c.OpTimeout.String(),
 		"latency_iterations": strconv.Itoa(c.LatencyIterations),
 		"latency_threshold":  strconv.FormatFloat(c.LatencyThreshold, 'f', 2, 64),
 		"bulk_rows":          strconv.Itoa(c.BulkRows),
 		"report_dir":         c.ReportDir,
+		"expectations":       c.ExpectationsPath(),
 	}
 }
 
@@ -354,4 +372,12 @@ func contains(list []string, s string) bool {
 func firstLine(s string) string {
 	s, _, _ = strings.Cut(s, "\n")
 	return s
+}
+
+// ExpectationsPath is the expected-failure list this run uses.
+func (c Config) ExpectationsPath() string {
+	if c.Expectations != "" {
+		return c.Expectations
+	}
+	return "expectations/" + c.Profile + ".yaml"
 }

@@ -125,3 +125,19 @@ func firstLine(s string) string {
 	s, _, _ = strings.Cut(s, "\n")
 	return s
 }
+
+// DefaultEnv sets the testcontainers settings this suite relies on, unless
+// the user set them: Ryuk off (its image cannot be pulled on offline
+// machines, and the suite removes what it starts and sweeps what a killed
+// run left), and, inside a container talking to the local engine, mapped
+// ports looked up on localhost rather than the container's gateway.
+func DefaultEnv() {
+	if os.Getenv("TESTCONTAINERS_RYUK_DISABLED") == "" {
+		os.Setenv("TESTCONTAINERS_RYUK_DISABLED", "true")
+	}
+	if os.Getenv("TESTCONTAINERS_HOST_OVERRIDE") == "" && os.Getenv("DOCKER_HOST") == "" {
+		if _, err := os.Stat("/.dockerenv"); err == nil {
+			os.Setenv("TESTCONTAINERS_HOST_OVERRIDE", "localhost")
+		}
+	}
+}

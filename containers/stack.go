@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/client"
 	"github.com/testcontainers/testcontainers-go"
 	"github.com/testcontainers/testcontainers-go/network"
@@ -23,6 +24,8 @@ type Service struct {
 	Env   map[string]string
 	Port  string // the port clients use, e.g. "5432/tcp"
 	Cmd   []string
+	// CPUs, when set, pins the container to these CPUs (docker --cpuset-cpus).
+	CPUs string
 	// ReadyLog, when set, is a log line the service prints once ready; the
 	// port must accept connections as well.
 	ReadyLog string
@@ -98,6 +101,9 @@ func (s *Stack) start(ctx context.Context, svc Service, timeout time.Duration) e
 			Networks:       []string{s.net.Name},
 			NetworkAliases: map[string][]string{s.net.Name: {svc.Alias}},
 			WaitingFor:     wait.ForAll(waits...).WithDeadline(timeout),
+			HostConfigModifier: func(hc *container.HostConfig) {
+				hc.CpusetCpus = svc.CPUs
+			},
 		},
 		Started: true,
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/pgwire-conformance/pgwire-conformance/adapter"
 	"github.com/pgwire-conformance/pgwire-conformance/config"
+	"github.com/pgwire-conformance/pgwire-conformance/expectations"
 	"github.com/pgwire-conformance/pgwire-conformance/target"
 )
 
@@ -19,6 +20,7 @@ var (
 	mu  sync.Mutex
 	cfg *config.Config
 	tgt *target.Target
+	exp expectations.List
 	// treeErrors are mistakes found while building the spec tree (unknown
 	// requirement IDs, empty IDs); the suite fails before any spec on them.
 	treeErrors []string
@@ -30,6 +32,20 @@ func Configure(c config.Config) {
 	mu.Lock()
 	defer mu.Unlock()
 	cfg = &c
+}
+
+// SetExpectations installs the expected-failure list of this run.
+func SetExpectations(l expectations.List) {
+	mu.Lock()
+	defer mu.Unlock()
+	exp = l
+}
+
+// Expected returns the expectation for an adapter's spec, if listed.
+func Expected(adapterName, specID string) (expectations.Expectation, bool) {
+	mu.Lock()
+	defer mu.Unlock()
+	return exp.Lookup(adapterName, specID)
 }
 
 // Config returns the run's configuration; it panics when the suite forgot

@@ -6,9 +6,11 @@ import (
 	"time"
 
 	"github.com/onsi/ginkgo/v2"
+	"github.com/onsi/gomega"
 
 	"github.com/pgwire-conformance/pgwire-conformance/adapter"
 	"github.com/pgwire-conformance/pgwire-conformance/catalogue"
+	"github.com/pgwire-conformance/pgwire-conformance/expectations"
 )
 
 // DefaultSpecTimeout bounds every spec that does not set its own.
@@ -17,6 +19,13 @@ const DefaultSpecTimeout = 2 * time.Minute
 // NotApplicable starts the skip message of a spec whose adapter or profile
 // lacks what it needs; reports count these apart from other skips.
 const NotApplicable = "not applicable: "
+
+// ExpectedFailure starts the skip message of a listed spec that failed as
+// expected; UnexpectedPass starts the failure of a listed spec that passed.
+const (
+	ExpectedFailure = "expected failure: "
+	UnexpectedPass  = "unexpected pass: "
+)
 
 // Req lists the catalogue IDs (requirements, edge cases, tasks) a spec checks.
 type Req []string
@@ -32,6 +41,7 @@ type Needs []adapter.Capability
 type Subject struct {
 	Adapter adapter.Adapter
 	Info    adapter.Info
+	Group   string
 }
 
 // ForEachAdapter adds a group of specs once per selected adapter, each
@@ -42,7 +52,7 @@ func ForEachAdapter(group string, labels ginkgo.Labels, body func(s *Subject)) b
 	return ginkgo.Describe(group, labels, func() {
 		profile := Config().Profile
 		for _, a := range Selected() {
-			s := &Subject{Adapter: a, Info: a.Info()}
+			s := &Subject{Adapter: a, Info: a.Info(), Group: group}
 			ginkgo.Describe("["+s.Info.Name+"]", ginkgo.Label("adapter:"+s.Info.Name, "profile:"+profile), func() { body(s) })
 		}
 	})
@@ -78,6 +88,10 @@ func (s *Subject) It(text string, req Req, body func(ctx ginkgo.SpecContext), de
 			if !s.Info.Has(c) {
 				ginkgo.Skip(fmt.Sprintf("%sadapter %s lacks capability %q", NotApplicable, s.Info.Name, c))
 			}
+		}
+		if exp, ok := Expected(s.Info.Name, expectations.SpecID(s.Group, text)); ok {
+			runExpectedToFail(ctx, exp, body)
+			return
 		}
 		body(ctx)
 	})
@@ -126,4 +140,24 @@ func AdapterOf(labels []string) string {
 		}
 	}
 	return ""
+}
+
+// runExpectedToFail runs a listed spec: its first Gomega failure (which ends
+// the body, as it would unlisted) makes it an expected failure; a clean pass
+// fails the spec so the list is corrected.
+func runExpectedToFail(ctx ginkgo.SpecContext, exp expectations.Expectation, body func(ginkgo.SpecContext)) {
+	err := gomega.InterceptGomegaFailure(func() { body(ctx) })
+	if err == nil {
+		ginkgo.Fail(fmt.Sprintf("%slisted as an expected failure (%s) but passed: remove it from the expected-failure list", UnexpectedPass, exp.Reason))
+	}
+	msg := ExpectedFailure + exp.Reason
+	if exp.Link != "" {
+		msg += " (" + exp.Link + ")"
+	}
+	ginkgo.Skip(msg + " — got: " + firstLine(err.Error()))
+}
+
+func firstLine(s string) string {
+	s, _, _ = strings.Cut(s, "\n")
+	return s
 }

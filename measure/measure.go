@@ -4,6 +4,7 @@ package measure
 
 import (
 	"math"
+	"math/rand/v2"
 	"sort"
 	"time"
 )
@@ -31,7 +32,9 @@ func Percentile(sorted []time.Duration, p float64) time.Duration {
 	if len(sorted) == 0 {
 		return 0
 	}
-	rank := int(math.Ceil(p/100*float64(len(sorted)))) - 1
+	// p*n/100, not p/100*n: p/100 is inexact, and the product can land just
+	// above a whole number (7/100*100 = 7.000000000000001), one rank too high.
+	rank := int(math.Ceil(p*float64(len(sorted))/100)) - 1
 	if rank < 0 {
 		rank = 0
 	}
@@ -45,68 +48,66 @@ func Percentile(sorted []time.Duration, p float64) time.Duration {
 type Comparison struct {
 	Subject  Summary `json:"subject"`
 	Baseline Summary `json:"baseline"`
-	// Ratio is the median over blocks of (subject block median / baseline
-	// block median): each block's two sides ran back to back, so slow
-	// phases of the machine cancel out.
+	// Ratio is subject p50 / baseline p50 over all samples. The sides ran in
+	// short alternating blocks, so a slow phase of the machine hits both.
 	Ratio float64 `json:"ratio"`
-	// RatioLow and RatioHigh bound Ratio with about 95% confidence
-	// (order statistics of the block ratios).
+	// RatioLow and RatioHigh bound Ratio with about 95% confidence: the
+	// 2.5th and 97.5th percentiles of the ratio over block bootstraps.
 	RatioLow  float64 `json:"ratio_low"`
 	RatioHigh float64 `json:"ratio_high"`
 	Blocks    int     `json:"blocks"`
-	// Overhead is subject p50 minus baseline p50 over all samples.
+	// Overhead is subject p50 minus baseline p50.
 	Overhead time.Duration `json:"overhead"`
 }
 
-// Block is one interleaved block: both sides' samples.
+// Block holds both sides' samples of one unit of resampling (a round on one
+// pair of connections).
 type Block struct {
 	Subject, Baseline []time.Duration
 }
 
-// Compare combines interleaved blocks into a Comparison.
-func Compare(blocks []Block) Comparison {
-	var all, base []time.Duration
-	ratios := make([]float64, 0, len(blocks))
-	for _, b := range blocks {
-		all = append(all, b.Subject...)
-		base = append(base, b.Baseline...)
-		sm, bm := Summarize(b.Subject).P50, Summarize(b.Baseline).P50
-		if sm > 0 && bm > 0 {
-			ratios = append(ratios, float64(sm)/float64(bm))
-		}
-	}
-	c := Comparison{Subject: Summarize(all), Baseline: Summarize(base), Blocks: len(ratios)}
+// Compare combines interleaved blocks into a Comparison. seed makes the
+// bootstrap repeatable.
+func Compare(blocks []Block, seed uint64) Comparison {
+	sub, base := flatten(blocks)
+	c := Comparison{Subject: Summarize(sub), Baseline: Summarize(base), Blocks: len(blocks)}
 	c.Overhead = c.Subject.P50 - c.Baseline.P50
-	if len(ratios) == 0 {
+	if c.Baseline.P50 <= 0 || c.Subject.N == 0 {
 		return c
 	}
-	sort.Float64s(ratios)
-	c.Ratio = medianFloat(ratios)
-	lo, hi := medianCI(len(ratios))
-	c.RatioLow, c.RatioHigh = ratios[lo], ratios[hi]
+	c.Ratio = float64(c.Subject.P50) / float64(c.Baseline.P50)
+	c.RatioLow, c.RatioHigh = bootstrap(blocks, seed)
 	return c
 }
 
-func medianFloat(s []float64) float64 {
-	n := len(s)
-	if n%2 == 1 {
-		return s[n/2]
+func flatten(blocks []Block) (sub, base []time.Duration) {
+	for _, b := range blocks {
+		sub = append(sub, b.Subject...)
+		base = append(base, b.Baseline...)
 	}
-	return (s[n/2-1] + s[n/2]) / 2
+	return sub, base
 }
 
-// medianCI returns the indices bounding a ~95% distribution-free confidence
-// interval for the median of n sorted samples (normal approximation to the
-// binomial).
-func medianCI(n int) (lo, hi int) {
-	half := 1.96 * math.Sqrt(float64(n)) / 2
-	lo = int(math.Floor(float64(n)/2 - half))
-	hi = int(math.Ceil(float64(n)/2+half)) - 1
-	if lo < 0 {
-		lo = 0
+// bootstrap resamples whole blocks (keeping each block's pairing) and
+// returns the 2.5th and 97.5th percentiles of the resampled ratio.
+func bootstrap(blocks []Block, seed uint64) (lo, hi float64) {
+	const resamples = 200
+	rng := rand.New(rand.NewPCG(seed, 0x2545f4914f6cdd1d))
+	ratios := make([]float64, 0, resamples)
+	pick := make([]Block, len(blocks))
+	for i := 0; i < resamples; i++ {
+		for j := range pick {
+			pick[j] = blocks[rng.IntN(len(blocks))]
+		}
+		sub, base := flatten(pick)
+		bm := Summarize(base).P50
+		if bm > 0 {
+			ratios = append(ratios, float64(Summarize(sub).P50)/float64(bm))
+		}
 	}
-	if hi > n-1 {
-		hi = n - 1
+	if len(ratios) == 0 {
+		return 0, 0
 	}
-	return lo, hi
+	sort.Float64s(ratios)
+	return ratios[int(0.025*float64(len(ratios)-1))], ratios[int(math.Ceil(0.975*float64(len(ratios)-1)))]
 }

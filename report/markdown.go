@@ -24,7 +24,7 @@ func RequirementOutcome(specs []Spec, adapterName, id string) Outcome {
 		}
 		seen[s.Outcome] = true
 	}
-	for _, o := range []Outcome{Failed, Passed, NotApplicable, Skipped} {
+	for _, o := range []Outcome{Failed, UnexpectedPass, ExpectedFail, Passed, NotApplicable, Skipped} {
 		if seen[o] {
 			return o
 		}
@@ -42,11 +42,13 @@ func hasID(ids []string, id string) bool {
 }
 
 var symbol = map[Outcome]string{
-	Passed:        "✅ pass",
-	Failed:        "❌ FAIL",
-	NotApplicable: "➖ n/a",
-	Skipped:       "⏭ skipped",
-	NotRun:        "· not run",
+	Passed:         "✅ pass",
+	Failed:         "❌ FAIL",
+	NotApplicable:  "➖ n/a",
+	Skipped:        "⏭ skipped",
+	NotRun:         "· not run",
+	ExpectedFail:   "⚠️ xfail",
+	UnexpectedPass: "❗ XPASS",
 }
 
 // Counts tallies outcomes.
@@ -75,8 +77,8 @@ func WriteMarkdown(w io.Writer, r Run) error {
 	p.f("| Machine | %d cores, %s |\n", r.Machine.Cores, r.Machine.OS)
 	p.f("| Run time | %s |\n", r.Duration.Round(time.Second))
 	c := Counts(r.Specs)
-	p.f("| Specs | %d passed, %d failed, %d not applicable, %d skipped, %d not run |\n\n",
-		c[Passed], c[Failed], c[NotApplicable], c[Skipped], c[NotRun])
+	p.f("| Specs | %d passed, %d failed, %d expected failures, %d unexpected passes, %d not applicable, %d skipped, %d not run |\n\n",
+		c[Passed], c[Failed], c[ExpectedFail], c[UnexpectedPass], c[NotApplicable], c[Skipped], c[NotRun])
 
 	p.f("## Adapters\n\n| adapter | driver | version | language | async | capabilities |\n|---|---|---|---|---|---|\n")
 	for _, a := range r.Adapters {
@@ -88,7 +90,7 @@ func WriteMarkdown(w io.Writer, r Run) error {
 	}
 
 	p.f("\n## Requirements × adapters\n\n")
-	p.f("Legend: ✅ pass — every spec that ran passed · ❌ FAIL — at least one spec failed · ➖ n/a — the adapter lacks a capability the specs need · · not run — no spec for it ran in this run (filtered out, or not written yet).\n\n")
+	p.f("Legend: ✅ pass — every spec that ran passed · ❌ FAIL — at least one spec failed · ❗ XPASS — a spec listed as an expected failure passed (the list is stale; the run fails) · ⚠️ xfail — fails as listed in the reviewed expected-failure list (see Specs for the reason) · ➖ n/a — the adapter lacks a capability the specs need · · not run — no spec for it ran in this run (filtered out, or not written yet).\n\n")
 	p.f("| requirement | title |")
 	for _, a := range r.Adapters {
 		p.f(" %s |", a.Name)
@@ -129,7 +131,7 @@ func writeLatency(p *printer, r Run) {
 		return
 	}
 	p.f("\n## Performance\n\n")
-	p.f("FR-013: each adapter's `SELECT 1` against a baseline measured in the same run, interleaved in blocks of 50 in random order; the ratio is the median of per-block median ratios with a ~95%% confidence interval. Overhead = subject p50 − baseline p50.\n\n")
+	p.f("FR-013: each adapter's `SELECT 1` against a baseline measured in the same run, interleaved in blocks of 10 in random order; the ratio is subject p50 / baseline p50 with a ~95%% block-bootstrap confidence interval. Overhead = subject p50 − baseline p50.\n\n")
 	p.f("| adapter | n | p50 | p95 | p99 | baseline | baseline p50 | ratio | 95%% CI | threshold | overhead | path |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n")
 	var chartNames []string
 	var chartP50, chartBase []float64
@@ -159,7 +161,7 @@ func writeLatency(p *printer, r Run) {
 func writeFailures(p *printer, r Run) {
 	var failed []Spec
 	for _, s := range r.Specs {
-		if s.Outcome == Failed {
+		if s.Outcome == Failed || s.Outcome == UnexpectedPass {
 			failed = append(failed, s)
 		}
 	}
@@ -177,7 +179,7 @@ func writeSpecs(p *printer, r Run) {
 	p.f("\n## Specs\n\n| adapter | spec | requirements | outcome | time |\n|---|---|---|---|---|\n")
 	for _, s := range r.Specs {
 		note := symbol[s.Outcome]
-		if s.Outcome == NotApplicable || s.Outcome == Skipped {
+		if s.Outcome == NotApplicable || s.Outcome == Skipped || s.Outcome == ExpectedFail {
 			note += ": " + mdEscape(s.Message)
 		}
 		p.f("| %s | %s | %s | %s | %s |\n", s.Adapter, mdEscape(s.Text), strings.Join(s.Requirements, " "), note, s.Duration.Round(time.Millisecond))

@@ -26,7 +26,16 @@ const (
 	NotApplicable Outcome = "not applicable"
 	Skipped       Outcome = "skipped"
 	NotRun        Outcome = "not run" // filtered out by labels or focus
+	// ExpectedFail: listed in the expected-failure list, and failed.
+	ExpectedFail Outcome = "expected failure"
+	// UnexpectedPass: listed, but passed; fails the run.
+	UnexpectedPass Outcome = "unexpected pass"
 )
+
+// Prefixes classifies specs by the messages the harness gives them.
+type Prefixes struct {
+	NotApplicable, ExpectedFailure, UnexpectedPass string
+}
 
 // Run is everything a report shows.
 type Run struct {
@@ -62,6 +71,7 @@ type Machine struct {
 // Spec is one spec's result for one adapter.
 type Spec struct {
 	Adapter      string        `json:"adapter"`
+	ID           string        `json:"id"` // group / text, the key of expected-failure lists
 	Group        string        `json:"group"`
 	Text         string        `json:"text"`
 	Requirements []string      `json:"requirements"`
@@ -80,6 +90,9 @@ type Latency struct {
 	Baseline   string             `json:"baseline"`
 	Path       string             `json:"path"`
 	Threshold  float64            `json:"threshold"`
+	Rounds     int                `json:"rounds"`
+	ServerCPUs string             `json:"server_cpus,omitempty"`
+	ClientCPUs string             `json:"client_cpus,omitempty"`
 	Comparison measure.Comparison `json:"comparison"`
 }
 
@@ -99,7 +112,7 @@ const (
 // SpecsFromGinkgo converts Ginkgo's spec reports. reqs and adapterOf read
 // the harness's labels; notApplicable is the skip-message prefix of specs an
 // adapter's capabilities rule out.
-func SpecsFromGinkgo(specs types.SpecReports, reqs func([]string) []string, adapterOf func([]string) string, notApplicable string) []Spec {
+func SpecsFromGinkgo(specs types.SpecReports, reqs func([]string) []string, adapterOf func([]string) string, pre Prefixes) []Spec {
 	var out []Spec
 	for _, sr := range specs {
 		if sr.LeafNodeType != types.NodeTypeIt {
@@ -108,7 +121,7 @@ func SpecsFromGinkgo(specs types.SpecReports, reqs func([]string) []string, adap
 		labels := sr.Labels()
 		s := Spec{
 			Adapter:      adapterOf(labels),
-			Group:        strings.Join(sr.ContainerHierarchyTexts, " / "),
+			Group:        group(sr.ContainerHierarchyTexts),
 			Text:         sr.LeafNodeText,
 			Requirements: reqs(labels),
 			Labels:       labels,
@@ -118,15 +131,21 @@ func SpecsFromGinkgo(specs types.SpecReports, reqs func([]string) []string, adap
 		switch {
 		case sr.State == types.SpecStatePassed:
 			s.Outcome = Passed
+		case sr.State.Is(types.SpecStateFailureStates) && strings.HasPrefix(sr.Failure.Message, pre.UnexpectedPass):
+			s.Outcome = UnexpectedPass
+			s.Message = strings.TrimPrefix(sr.Failure.Message, pre.UnexpectedPass)
+		case sr.State == types.SpecStateSkipped && strings.HasPrefix(sr.Failure.Message, pre.ExpectedFailure):
+			s.Outcome = ExpectedFail
+			s.Message = strings.TrimPrefix(sr.Failure.Message, pre.ExpectedFailure)
 		case sr.State.Is(types.SpecStateFailureStates):
 			s.Outcome = Failed
 			s.Message = sr.Failure.Message
 			if sr.Failure.Location.FileName != "" {
 				s.Location = sr.Failure.Location.String()
 			}
-		case sr.State == types.SpecStateSkipped && strings.HasPrefix(sr.Failure.Message, notApplicable):
+		case sr.State == types.SpecStateSkipped && strings.HasPrefix(sr.Failure.Message, pre.NotApplicable):
 			s.Outcome = NotApplicable
-			s.Message = strings.TrimPrefix(sr.Failure.Message, notApplicable)
+			s.Message = strings.TrimPrefix(sr.Failure.Message, pre.NotApplicable)
 		case sr.State == types.SpecStateSkipped && sr.Failure.Message != "":
 			s.Outcome = Skipped
 			s.Message = sr.Failure.Message
@@ -137,17 +156,42 @@ func SpecsFromGinkgo(specs types.SpecReports, reqs func([]string) []string, adap
 			switch e.Name {
 			case LatencyEntry:
 				var l Latency
-				if json.Unmarshal([]byte(e.Value.AsJSON), &l) == nil {
+				if entryValue(e, &l) {
 					s.Latency = &l
 				}
 			case BulkEntry:
 				var b BulkInsert
-				if json.Unmarshal([]byte(e.Value.AsJSON), &b) == nil {
+				if entryValue(e, &b) {
 					s.BulkInsert = &b
 				}
 			}
 		}
+		s.ID = s.Group + " / " + s.Text
 		out = append(out, s)
 	}
 	return out
+}
+
+// group is the spec group without the per-adapter "[name]" container.
+func group(texts []string) string {
+	var keep []string
+	for _, t := range texts {
+		if !(strings.HasPrefix(t, "[") && strings.HasSuffix(t, "]")) {
+			keep = append(keep, t)
+		}
+	}
+	return strings.Join(keep, " / ")
+}
+
+// entryValue decodes a report entry's value: the raw value in the process
+// that recorded it, its JSON form when it came from another process.
+func entryValue(e types.ReportEntry, into any) bool {
+	b := []byte(e.Value.AsJSON)
+	if raw := e.Value.GetRawValue(); raw != nil {
+		var err error
+		if b, err = json.Marshal(raw); err != nil {
+			return false
+		}
+	}
+	return len(b) > 0 && json.Unmarshal(b, into) == nil
 }

@@ -12,6 +12,8 @@ import (
 	"io"
 	"net"
 	"net/url"
+	"runtime"
+	"strconv"
 	"strings"
 	"time"
 
@@ -32,6 +34,8 @@ type Target struct {
 	ServerVersion string   `json:"server_version"`
 	Images        []string `json:"images,omitempty"`
 	Containers    []string `json:"containers,omitempty"`
+	// CPUs is the cpuset the target's containers are pinned to ("" = none).
+	CPUs string `json:"cpus,omitempty"`
 }
 
 // RedactedDSN is the DSN without its password.
@@ -102,7 +106,7 @@ func Start(ctx context.Context, cfg config.Config, progress io.Writer) (*Running
 	if err != nil {
 		return nil, fmt.Errorf("start %s target: %w", cfg.Profile, err)
 	}
-	r := &Running{stack: stack, Target: Target{Provider: "container", Profile: cfg.Profile, Containers: stack.ContainerNames()}}
+	r := &Running{stack: stack, Target: Target{Provider: "container", Profile: cfg.Profile, Containers: stack.ContainerNames(), CPUs: TargetCPUs(cfg.TargetCPUs)}}
 	for _, s := range services {
 		r.Images = append(r.Images, s.Image)
 	}
@@ -155,6 +159,7 @@ func Services(ctx context.Context, cfg config.Config, cli containersClient, prog
 		return []containers.Service{{
 			Alias: "postgres",
 			Image: image,
+			CPUs:  TargetCPUs(cfg.TargetCPUs),
 			Port:  "5432/tcp",
 			Env: map[string]string{
 				"POSTGRES_USER":     l.user,
@@ -289,4 +294,21 @@ func Preflight(ctx context.Context, cfg config.Config) error {
 func firstLine(s string) string {
 	s, _, _ = strings.Cut(s, "\n")
 	return s
+}
+
+// TargetCPUs resolves the target-cpus setting to a docker cpuset ("" for
+// none). Pinning the server away from the client's CPU removes a ±10% bias
+// a single connection otherwise carries (whether its server backend shares
+// the client's core), which would swamp FR-013's 10% threshold.
+func TargetCPUs(setting string) string {
+	switch setting {
+	case "none", "":
+		return ""
+	case "auto":
+		if n := runtime.NumCPU(); n >= 2 {
+			return strconv.Itoa(n - 1)
+		}
+		return ""
+	}
+	return setting
 }

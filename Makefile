@@ -1,0 +1,45 @@
+# pgwire-conformance. Every target installs what it needs (Docker engine on
+# Debian, the local base image); the suite builds the rest of the images.
+SHELL := /bin/bash
+export PATH := $(PATH):/usr/local/go/bin
+export TESTCONTAINERS_RYUK_DISABLED ?= true
+
+GINKGO      := go tool ginkgo
+OUT         := _output
+# Packages with plain unit tests: everything but the suite at the root and
+# the spec packages it imports.
+UNIT_PKGS    = $(shell go list ./... | grep -vE '/(contract|edge_cases|integration|iris_features)$$|/pgwire-conformance$$')
+SUITE_FLAGS ?= -p --timeout=25m --poll-progress-after=60s
+
+.PHONY: all setup images unit vet test certify clean
+
+all: test
+
+setup:
+	@scripts/setup-docker.sh
+
+images: setup
+	@scripts/build-base.sh
+
+vet:
+	gofmt -l . | (! grep .) || (echo "gofmt: files above need formatting" >&2; exit 1)
+	go vet ./...
+
+unit:
+	go test -count=1 $(UNIT_PKGS)
+
+# The test command: unit tests, then the whole suite live against the
+# reference target for every built-in adapter.
+test: vet unit images
+	mkdir -p $(OUT)
+	$(GINKGO) $(SUITE_FLAGS) --output-dir=$(OUT) --junit-report=junit.xml --json-report=ginkgo.json .
+
+# The main job: certify the built-in adapters against the default target and
+# write REPORT.md and results.json at the top of the tree.
+certify: images
+	mkdir -p $(OUT)
+	PGWC_REPORT_DIR=. PGWC_COMMAND="make certify" \
+		$(GINKGO) $(SUITE_FLAGS) --output-dir=$(OUT) --junit-report=junit.xml --json-report=ginkgo.json .
+
+clean:
+	rm -rf $(OUT)

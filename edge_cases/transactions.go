@@ -1,0 +1,169 @@
+package edge_cases
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	"github.com/pgwire-conformance/pgwire-conformance/adapter"
+	"github.com/pgwire-conformance/pgwire-conformance/harness"
+)
+
+// txTimeout bounds each transaction spec: none should take more than a
+// second, so a driver that hangs (a lock it never releases) fails fast.
+const txTimeout = SpecTimeout(30 * time.Second)
+
+var _ = harness.ForEachAdapter("Edge cases: transactions", Label("transactions"), func(s *harness.Subject) {
+	s.It("commit persists: the observer sees the rows after Commit", harness.Reqs("FR-006", "EC-5", "T031", "T032"), func(ctx SpecContext) {
+		obs := harness.Observer(ctx)
+		table := harness.Table(ctx, obs, "tx_commit", "id int8 PRIMARY KEY, note text NOT NULL")
+		tx := begin(ctx, s)
+
+		Expect(tx.Exec(ctx, fmt.Sprintf("INSERT INTO %s (id, note) VALUES ($1, $2), ($3, $4)", table), int64(1), "one", int64(2), "two")).
+			To(Equal(int64(2)), "rows affected by the INSERT")
+		Expect(tx.Commit(ctx)).To(Succeed())
+
+		Expect(observedRows(ctx, obs, table)).To(Equal(map[int64]string{1: "one", 2: "two"}),
+			"after Commit another session must see exactly the committed rows")
+	}, txTimeout)
+
+	s.It("rollback discards: the observer sees nothing after Rollback", harness.Reqs("FR-006", "EC-5", "T031", "T032"), func(ctx SpecContext) {
+		obs := harness.Observer(ctx)
+		table := harness.Table(ctx, obs, "tx_rollback", "id int8 PRIMARY KEY, note text NOT NULL")
+		tx := begin(ctx, s)
+
+		Expect(tx.Exec(ctx, fmt.Sprintf("INSERT INTO %s (id, note) VALUES ($1, $2)", table), int64(1), "doomed")).To(Equal(int64(1)))
+		// The transaction sees its own write, so the INSERT really ran...
+		Expect(adapter.Scalar(ctx, tx, fmt.Sprintf("SELECT count(*) FROM %s", table))).To(BeEquivalentTo(1),
+			"the transaction must read its own uncommitted row")
+		Expect(tx.Rollback(ctx)).To(Succeed())
+
+		// ...and after Rollback nobody does.
+		Expect(observedRows(ctx, obs, table)).To(BeEmpty(), "after Rollback the server must hold none of the transaction's rows")
+	}, txTimeout)
+
+	s.It("keeps uncommitted rows invisible to other sessions until Commit", harness.Reqs("FR-006", "EC-5", "T031", "T032"), func(ctx SpecContext) {
+		obs := harness.Observer(ctx)
+		table := harness.Table(ctx, obs, "tx_isolated", "id int8 PRIMARY KEY, note text NOT NULL")
+		tx := begin(ctx, s)
+
+		for i := int64(1); i <= 3; i++ {
+			Expect(tx.Exec(ctx, fmt.Sprintf("INSERT INTO %s (id, note) VALUES ($1, $2)", table), i, fmt.Sprintf("row %d", i))).To(Equal(int64(1)))
+		}
+		Expect(adapter.Scalar(ctx, tx, fmt.Sprintf("SELECT count(*) FROM %s", table))).To(BeEquivalentTo(3),
+			"inside the transaction all three rows are visible")
+		Expect(observedRows(ctx, obs, table)).To(BeEmpty(),
+			"while the transaction is open another session must see none of its rows (no autocommit per statement)")
+
+		Expect(tx.Commit(ctx)).To(Succeed())
+		Expect(observedRows(ctx, obs, table)).To(HaveLen(3), "after Commit all three rows are visible")
+	}, txTimeout)
+
+	s.It("rolls back DDL: a table created inside a rolled-back transaction does not exist", harness.Reqs("FR-006", "EC-5", "T031", "T032"), func(ctx SpecContext) {
+		obs := harness.Observer(ctx)
+		name := harness.UniqueName("tx_ddl")
+		// Should a broken driver commit the DDL, the table must not outlive the spec.
+		DeferCleanup(func(ctx context.Context) error {
+			_, err := obs.Exec(ctx, "DROP TABLE IF EXISTS "+name)
+			return err
+		})
+		tx := begin(ctx, s)
+
+		_, err := tx.Exec(ctx, fmt.Sprintf("CREATE TABLE %s (id int8 PRIMARY KEY)", name))
+		Expect(err).NotTo(HaveOccurred())
+		Expect(tx.Exec(ctx, fmt.Sprintf("INSERT INTO %s (id) VALUES (1)", name))).To(Equal(int64(1)),
+			"the new table is usable inside its transaction")
+		Expect(regclass(ctx, obs, name)).To(BeNil(), "another session must not see the table before the transaction ends")
+		Expect(tx.Rollback(ctx)).To(Succeed())
+
+		Expect(regclass(ctx, obs, name)).To(BeNil(),
+			"PostgreSQL DDL is transactional: after Rollback to_regclass('%s') must be NULL", name)
+	}, txTimeout)
+
+	s.It("rolls back a transaction in which a statement failed, leaving nothing of it", harness.Reqs("FR-006", "FR-009", "EC-5", "T031", "T032"), func(ctx SpecContext) {
+		obs := harness.Observer(ctx)
+		table := harness.Table(ctx, obs, "tx_error", "id int8 PRIMARY KEY, note text NOT NULL")
+		_, err := obs.Exec(ctx, fmt.Sprintf("INSERT INTO %s (id, note) VALUES (1, 'before')", table))
+		Expect(err).NotTo(HaveOccurred())
+		tx := begin(ctx, s)
+
+		Expect(tx.Exec(ctx, fmt.Sprintf("INSERT INTO %s (id, note) VALUES ($1, $2)", table), int64(2), "inside")).To(Equal(int64(1)))
+		_, err = tx.Exec(ctx, fmt.Sprintf("INSERT INTO %s (id, note) VALUES ($1, $2)", table), int64(1), "duplicate")
+		Expect(err).To(HaveOccurred(), "inserting a duplicate primary key must fail")
+		Expect(adapter.SQLState(err)).To(Equal("23505"), "SQLSTATE of the duplicate key: %v", err)
+
+		// The server has aborted the transaction: further statements fail...
+		_, err = tx.Exec(ctx, fmt.Sprintf("INSERT INTO %s (id, note) VALUES ($1, $2)", table), int64(3), "after error")
+		Expect(err).To(HaveOccurred(), "a statement after an error in the same transaction must fail")
+		Expect(adapter.SQLState(err)).To(Equal("25P02"), "in_failed_sql_transaction: %v", err)
+		// ...and COMMIT turns into ROLLBACK, which the driver must not report as success.
+		Expect(tx.Commit(ctx)).NotTo(Succeed(), "Commit of an aborted transaction must report that nothing was committed")
+
+		Expect(observedRows(ctx, obs, table)).To(Equal(map[int64]string{1: "before"}),
+			"nothing from the failed transaction may remain; the row from before it is untouched")
+	}, txTimeout)
+
+	s.It("rolls back to a savepoint and commits the rest", harness.Reqs("FR-006", "EC-5", "T031", "T032"), func(ctx SpecContext) {
+		obs := harness.Observer(ctx)
+		table := harness.Table(ctx, obs, "tx_savepoint", "id int8 PRIMARY KEY, note text NOT NULL")
+		tx := begin(ctx, s)
+		insert := fmt.Sprintf("INSERT INTO %s (id, note) VALUES ($1, $2)", table)
+
+		Expect(tx.Exec(ctx, insert, int64(1), "outer before")).To(Equal(int64(1)))
+		_, err := tx.Exec(ctx, "SAVEPOINT sp")
+		Expect(err).NotTo(HaveOccurred())
+		Expect(tx.Exec(ctx, insert, int64(2), "inside savepoint")).To(Equal(int64(1)))
+		_, err = tx.Exec(ctx, "ROLLBACK TO SAVEPOINT sp")
+		Expect(err).NotTo(HaveOccurred())
+		Expect(tx.Exec(ctx, insert, int64(3), "outer after")).To(Equal(int64(1)))
+		Expect(tx.Commit(ctx)).To(Succeed())
+
+		Expect(observedRows(ctx, obs, table)).To(Equal(map[int64]string{1: "outer before", 3: "outer after"}),
+			"only the rows outside the rolled-back savepoint are committed")
+	}, txTimeout)
+})
+
+// begin opens an engine through the adapter, holds one connection and starts
+// a transaction on it. The transaction is rolled back (if the spec left it
+// open) and the connection released when the spec ends.
+func begin(ctx context.Context, s *harness.Subject) adapter.Tx {
+	GinkgoHelper()
+	e, _ := s.Open(ctx, 2)
+	c, err := e.Acquire(ctx)
+	Expect(err).NotTo(HaveOccurred(), "acquire a connection")
+	DeferCleanup(func(ctx context.Context) error { return c.Release(ctx) })
+	tx, err := c.Begin(ctx)
+	Expect(err).NotTo(HaveOccurred(), "begin a transaction")
+	DeferCleanup(func(ctx context.Context) {
+		_ = tx.Rollback(ctx) // after Commit or Rollback this is a no-op error
+	})
+	return tx
+}
+
+// observedRows reads table (id int8, note text) through the observer.
+func observedRows(ctx context.Context, obs *pgx.Conn, table string) (map[int64]string, error) {
+	rows, err := obs.Query(ctx, fmt.Sprintf("SELECT id, note FROM %s", table))
+	if err != nil {
+		return nil, err
+	}
+	out := map[int64]string{}
+	var id int64
+	var note string
+	_, err = pgx.ForEachRow(rows, []any{&id, &note}, func() error {
+		out[id] = note
+		return nil
+	})
+	return out, err
+}
+
+// regclass is the observer's to_regclass(name): nil when no such relation
+// is visible to it.
+func regclass(ctx context.Context, obs *pgx.Conn, name string) (*string, error) {
+	var oid *string
+	err := obs.QueryRow(ctx, "SELECT to_regclass($1)::text", name).Scan(&oid)
+	return oid, err
+}
