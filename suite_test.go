@@ -36,6 +36,12 @@ import (
 // SuiteVersion is stamped into every report.
 const SuiteVersion = "pgwire-conformance 0.1.0"
 
+// plainLabels is the frozen list of plain labels specs may use; a spec with
+// any other fails the tree. Written as one literal Label call so that
+// `go tool ginkgo labels` lists them.
+var plainLabels = Label("contract", "integration", "vector", "metadata", "functions",
+	"transactions", "pool", "bulk", "errors", "performance", "http", "orm", "cursors", "compat")
+
 var (
 	flags   = config.RegisterFlags(flag.CommandLine)
 	running *target.Running // process 1 only
@@ -51,6 +57,7 @@ func TestConformance(t *testing.T) {
 		os.Exit(2)
 	}
 	harness.Configure(cfg)
+	harness.AllowLabels(plainLabels...)
 	exp, err := expectations.Load(cfg.ExpectationsPath(), adapter.Names())
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "pgwire-conformance: %v\n", err)
@@ -78,6 +85,9 @@ var _ = SynchronizedBeforeSuite(func(ctx SpecContext) []byte {
 		Fail(fmt.Sprintf("harness error: start the %s target: %v", cfg.Profile, err))
 	}
 	running = r
+	if err := target.RunSetup(ctx, r.DSN, harness.Profile().Setup); err != nil {
+		Fail(fmt.Sprintf("harness error: profile %s setup: %v", cfg.Profile, err))
+	}
 	return harness.EncodeTarget(r.Target)
 }, func(ctx SpecContext, data []byte) {
 	t, err := harness.DecodeTarget(data)

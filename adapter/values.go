@@ -17,7 +17,10 @@ func Normalize(v any) any {
 	case nil, bool, int64, float64, string, time.Time:
 		return x
 	case []byte:
-		return append([]byte(nil), x...)
+		if x == nil {
+			return nil // SQL NULL; an empty bytea stays a non-nil empty slice
+		}
+		return append([]byte{}, x...)
 	case int:
 		return int64(x)
 	case int8:

@@ -67,11 +67,15 @@ func TestNormalizeCopiesBytes(t *testing.T) {
 	}
 }
 
-func TestNormalizeNilBytes(t *testing.T) {
-	got := Normalize([]byte(nil))
-	b, ok := got.([]byte)
-	if !ok || b != nil {
-		t.Errorf("Normalize([]byte(nil)) = %#v, want []byte(nil)", got)
+// A nil byte slice is SQL NULL and must compare equal to a plain nil; an
+// empty bytea must stay an empty, non-nil slice.
+func TestNormalizeNilAndEmptyBytes(t *testing.T) {
+	if got := Normalize([]byte(nil)); got != nil {
+		t.Errorf("Normalize([]byte(nil)) = %#v, want nil", got)
+	}
+	b, ok := Normalize([]byte{}).([]byte)
+	if !ok || b == nil || len(b) != 0 {
+		t.Errorf("Normalize([]byte{}) = %#v, want a non-nil empty slice", Normalize([]byte{}))
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 	"github.com/pgwire-conformance/pgwire-conformance/adapter"
 	"github.com/pgwire-conformance/pgwire-conformance/config"
 	"github.com/pgwire-conformance/pgwire-conformance/expectations"
+	"github.com/pgwire-conformance/pgwire-conformance/profile"
 	"github.com/pgwire-conformance/pgwire-conformance/target"
 )
 
@@ -64,6 +65,15 @@ func SetTarget(t target.Target) {
 	mu.Lock()
 	defer mu.Unlock()
 	tgt = &t
+}
+
+// Profile returns the dialect profile of the run.
+func Profile() profile.Profile {
+	p, err := profile.ByName(Config().Profile)
+	if err != nil {
+		panic("harness: " + err.Error()) // config validation rules this out
+	}
+	return p
 }
 
 // Target returns the running target.

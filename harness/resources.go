@@ -75,9 +75,14 @@ func Table(ctx context.Context, obs *pgx.Conn, prefix, columns string) string {
 	return name
 }
 
-// ServerConnections counts the target's sessions whose application_name is app.
+// ServerConnections counts the target's sessions whose application_name is
+// app, as the profile lets the observer see them.
 func ServerConnections(ctx context.Context, obs *pgx.Conn, app string) (int, error) {
+	q := Profile().ConnectionsSQL()
+	if q == "" {
+		return 0, fmt.Errorf("profile %s cannot count server connections (specs using this need NeedsFeature{profile.ConnectionView})", Profile().Name)
+	}
 	var n int
-	err := obs.QueryRow(ctx, "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1", app).Scan(&n)
+	err := obs.QueryRow(ctx, q, app).Scan(&n)
 	return n, err
 }

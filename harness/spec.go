@@ -11,6 +11,7 @@ import (
 	"github.com/pgwire-conformance/pgwire-conformance/adapter"
 	"github.com/pgwire-conformance/pgwire-conformance/catalogue"
 	"github.com/pgwire-conformance/pgwire-conformance/expectations"
+	"github.com/pgwire-conformance/pgwire-conformance/profile"
 )
 
 // DefaultSpecTimeout bounds every spec that does not set its own.
@@ -37,6 +38,10 @@ func Reqs(ids ...string) Req { return Req(ids) }
 // to apply.
 type Needs []adapter.Capability
 
+// NeedsFeature is a decorator: profile features the target must have for
+// the spec to apply (e.g. transactional DDL).
+type NeedsFeature []profile.Feature
+
 // Subject is the adapter one branch of the tree certifies.
 type Subject struct {
 	Adapter adapter.Adapter
@@ -50,6 +55,7 @@ func ForEachAdapter(group string, labels ginkgo.Labels, body func(s *Subject)) b
 	// The adapter list comes from the configuration, which is loaded after
 	// package init: the branches are made when Ginkgo builds the tree.
 	return ginkgo.Describe(group, labels, func() {
+		checkLabels(group, labels)
 		profile := Config().Profile
 		for _, a := range Selected() {
 			s := &Subject{Adapter: a, Info: a.Info(), Group: group}
@@ -63,12 +69,15 @@ func ForEachAdapter(group string, labels ginkgo.Labels, body func(s *Subject)) b
 // may include Needs, Label, Serial and SpecTimeout (default 2 min).
 func (s *Subject) It(text string, req Req, body func(ctx ginkgo.SpecContext), decorators ...any) bool {
 	var needs Needs
+	var features NeedsFeature
 	args := []any{}
 	hasTimeout := false
 	for _, d := range decorators {
 		switch x := d.(type) {
 		case Needs:
 			needs = append(needs, x...)
+		case NeedsFeature:
+			features = append(features, x...)
 		case ginkgo.SpecTimeout:
 			hasTimeout = true
 			args = append(args, x)
@@ -82,11 +91,21 @@ func (s *Subject) It(text string, req Req, body func(ctx ginkgo.SpecContext), de
 	if err := catalogue.Check(req); err != nil {
 		treeError("spec %q: %v", text, err)
 	}
+	for _, d := range args {
+		if l, ok := d.(ginkgo.Labels); ok {
+			checkLabels(text, l)
+		}
+	}
 	args = append(args, ginkgo.Label(reqLabels(req)...))
 	args = append(args, func(ctx ginkgo.SpecContext) {
 		for _, c := range needs {
 			if !s.Info.Has(c) {
 				ginkgo.Skip(fmt.Sprintf("%sadapter %s lacks capability %q", NotApplicable, s.Info.Name, c))
+			}
+		}
+		for _, f := range features {
+			if p := Profile(); !p.Has(f) {
+				ginkgo.Skip(fmt.Sprintf("%sprofile %s lacks %q", NotApplicable, p.Name, f))
 			}
 		}
 		if exp, ok := Expected(s.Info.Name, expectations.SpecID(s.Group, text)); ok {
@@ -160,4 +179,31 @@ func runExpectedToFail(ctx ginkgo.SpecContext, exp expectations.Expectation, bod
 func firstLine(s string) string {
 	s, _, _ = strings.Cut(s, "\n")
 	return s
+}
+
+var allowedLabels = map[string]bool{}
+
+// AllowLabels sets the plain labels specs may carry (label sets such as
+// fr:FR-001 are made by the harness and always allowed).
+func AllowLabels(labels ...string) {
+	mu.Lock()
+	defer mu.Unlock()
+	for _, l := range labels {
+		allowedLabels[l] = true
+	}
+}
+
+func checkLabels(where string, labels []string) {
+	mu.Lock()
+	open := len(allowedLabels) == 0
+	var bad []string
+	for _, l := range labels {
+		if !open && !allowedLabels[l] && !strings.Contains(l, ":") {
+			bad = append(bad, l)
+		}
+	}
+	mu.Unlock()
+	if len(bad) > 0 {
+		treeError("%q: label(s) %s are not in the suite's list of plain labels", where, strings.Join(bad, ", "))
+	}
 }

@@ -214,7 +214,7 @@ func TestWriteMarkdownFailures(t *testing.T) {
 	if !strings.Contains(f, "FR-002, T005 — `contract/query.go:42`") {
 		t.Errorf("failure section lacks requirements and location:\n%s", f)
 	}
-	if !strings.Contains(f, "```\n"+failureMsg+"\n```") {
+	if !strings.Contains(f, "~~~~\n"+failureMsg+"\n~~~~") {
 		t.Errorf("failure section lacks the message in a code block:\n%s", f)
 	}
 	if !strings.Contains(f, "### [pq] rolls back\n") || !strings.Contains(f, "listed as an expected failure but passed") {
@@ -275,11 +275,9 @@ func TestWriteMarkdownSpecs(t *testing.T) {
 	}
 }
 
-// TestWriteMarkdownEmptyConfigValue: an empty setting is written as an
-// empty code span (two backticks), which Markdown shows as two literal
-// backticks, not as an empty cell.
+// TestWriteMarkdownEmptyConfigValue: an empty setting must not become an
+// empty code span (two backticks), which Markdown shows literally.
 func TestWriteMarkdownEmptyConfigValue(t *testing.T) {
-	t.Skip("known bug in report/markdown.go: an empty config value (e.g. postgres_image, or dsn with provider container) is written as `` which renders as two literal backticks; not fixed here (report/ non-test code is out of scope)")
 	r := fixture()
 	r.Config = map[string]string{"postgres_image": ""}
 	if md := markdown(t, r); strings.Contains(md, "| postgres_image | `` |") {

@@ -312,3 +312,21 @@ func TargetCPUs(setting string) string {
 	}
 	return setting
 }
+
+// RunSetup runs a profile's setup statements once, before any spec.
+func RunSetup(ctx context.Context, dsn string, stmts []string) error {
+	if len(stmts) == 0 {
+		return nil
+	}
+	c, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		return fmt.Errorf("setup: connect to %s: %s", config.RedactDSN(dsn), config.RedactText(err.Error(), dsn))
+	}
+	defer c.Close(context.WithoutCancel(ctx))
+	for _, s := range stmts {
+		if _, err := c.Exec(ctx, s); err != nil {
+			return fmt.Errorf("setup: %s: %w", s, err)
+		}
+	}
+	return nil
+}
