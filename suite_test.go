@@ -191,7 +191,7 @@ func writeRegeneratedExpectations(cfg config.Config, run report.Run) {
 		}
 		e, ok := harness.Expected(s.Adapter, s.ID)
 		if !ok {
-			e = expectations.Expectation{Reason: "TODO: why this fails: " + firstLine(s.Message)}
+			e = expectations.Expectation{Reason: "TODO: why this fails: " + config.OneLine(s.Message)}
 		}
 		if l[s.Adapter] == nil {
 			l[s.Adapter] = map[string]expectations.Expectation{}
@@ -202,9 +202,4 @@ func writeRegeneratedExpectations(cfg config.Config, run report.Run) {
 	if err := os.WriteFile(path, []byte(expectations.Render(l)), 0o644); err == nil {
 		fmt.Fprintf(os.Stdout, "pgwire-conformance: the expected-failure list these results imply is in %s (reviewed list: %s)\n", path, cfg.ExpectationsPath())
 	}
-}
-
-func firstLine(s string) string {
-	s, _, _ = strings.Cut(s, "\n")
-	return s
 }

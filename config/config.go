@@ -64,7 +64,7 @@ func Defaults() Config {
 		BaseImage:         "pgwire-conformance/base:trixie",
 		PostgresImage:     "", // empty: build the local PostgreSQL 17 + pgvector image
 		IRISImage:         "intersystemsdc/iris-community:latest",
-		PGWireImage:       "pgwire-conformance/iris-pgwire:1.0.1",
+		PGWireImage:       "", // empty: build iris-pgwire 1.0.1 locally
 		TargetCPUs:        "auto",
 		StartTimeout:      3 * time.Minute,
 		OpTimeout:         30 * time.Second,
@@ -120,7 +120,7 @@ var settings = []setting{
 	{"base-image", "PGWC_BASE_IMAGE", "local base image the suite's images build FROM", str(func(c *Config) *string { return &c.BaseImage })},
 	{"postgres-image", "PGWC_POSTGRES_IMAGE", "PostgreSQL image to run instead of building one (e.g. pgvector/pgvector:pg17)", str(func(c *Config) *string { return &c.PostgresImage })},
 	{"iris-image", "PGWC_IRIS_IMAGE", "IRIS image for the iris profile", str(func(c *Config) *string { return &c.IRISImage })},
-	{"pgwire-image", "PGWC_PGWIRE_IMAGE", "iris-pgwire image for the iris profile", str(func(c *Config) *string { return &c.PGWireImage })},
+	{"pgwire-image", "PGWC_PGWIRE_IMAGE", "iris-pgwire image for the iris profile (default: build iris-pgwire 1.0.1 locally)", str(func(c *Config) *string { return &c.PGWireImage })},
 	{"target-cpus", "PGWC_TARGET_CPUS", "pin the target's containers: auto (last CPU), none, or a cpuset like 2-3", str(func(c *Config) *string { return &c.TargetCPUs })},
 	{"start-timeout", "PGWC_START_TIMEOUT", "how long the target may take to become ready", dur(func(c *Config) *time.Duration { return &c.StartTimeout })},
 	{"op-timeout", "PGWC_OP_TIMEOUT", "deadline of one network operation", dur(func(c *Config) *time.Duration { return &c.OpTimeout })},
@@ -268,7 +268,7 @@ func (c Config) Validate(knownAdapters []string) error {
 			return errors.New("provider external needs a DSN (PGWC_DSN or -pgwc.dsn)")
 		}
 		if _, err := pgconn.ParseConfig(c.DSN); err != nil {
-			return fmt.Errorf("malformed DSN %s: %s", RedactDSN(c.DSN), RedactText(firstLine(err.Error()), c.DSN))
+			return fmt.Errorf("malformed DSN %s: %s", RedactDSN(c.DSN), RedactText(OneLine(err.Error()), c.DSN))
 		}
 	case "container":
 		if c.DSN != "" {
@@ -369,9 +369,10 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-func firstLine(s string) string {
-	s, _, _ = strings.Cut(s, "\n")
-	return s
+// OneLine folds a multi-line message (driver errors often are) into one
+// line, so a user-facing error stays one line without losing its cause.
+func OneLine(s string) string {
+	return strings.Join(strings.Fields(s), " ")
 }
 
 // ExpectationsPath is the expected-failure list this run uses.

@@ -49,7 +49,10 @@ func RedactText(s, dsn string) string {
 		return s
 	}
 	if pw := passwordOf(dsn); pw != "" {
-		s = strings.ReplaceAll(s, pw, Mask)
+		// Whole tokens only: a short password such as "SYS" must not
+		// garble "_SYSTEM" (the user name it often sits next to).
+		re := regexp.MustCompile(`(^|[^A-Za-z0-9_])` + regexp.QuoteMeta(pw) + `($|[^A-Za-z0-9_])`)
+		s = re.ReplaceAllString(s, "${1}"+Mask+"${2}")
 	}
 	return s
 }

@@ -73,3 +73,14 @@ func TestRedactText(t *testing.T) {
 		})
 	}
 }
+
+// A short password must be hidden where it stands alone, without garbling a
+// user name that contains it ("SYS" in "_SYSTEM").
+func TestRedactTextShortPasswordWholeTokens(t *testing.T) {
+	dsn := "postgres://_SYSTEM:SYS@127.0.0.1:1/USER"
+	got := RedactText("failed to connect to `user=_SYSTEM database=USER` with password SYS", dsn)
+	want := "failed to connect to `user=_SYSTEM database=USER` with password " + Mask
+	if got != want {
+		t.Errorf("RedactText = %q, want %q", got, want)
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/pgwire-conformance/pgwire-conformance/config"
 	"os"
 	"strconv"
 	"strings"
@@ -57,7 +58,7 @@ func Docker(ctx context.Context) (*testcontainers.DockerClient, error) {
 	select {
 	case r := <-ch:
 		if r.err != nil {
-			return nil, fmt.Errorf("%w (%s): run scripts/setup-docker.sh or start Docker", ErrNoDocker, firstLine(r.err.Error()))
+			return nil, fmt.Errorf("%w (%s): run scripts/setup-docker.sh or start Docker", ErrNoDocker, config.OneLine(r.err.Error()))
 		}
 		return r.c, nil
 	case <-ctx.Done():
@@ -119,11 +120,6 @@ func ownerAlive(owner string) bool {
 	}
 	err = syscall.Kill(pid, 0)
 	return err == nil || errors.Is(err, syscall.EPERM)
-}
-
-func firstLine(s string) string {
-	s, _, _ = strings.Cut(s, "\n")
-	return s
 }
 
 // DefaultEnv sets the testcontainers settings this suite relies on, unless

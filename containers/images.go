@@ -37,6 +37,9 @@ type Build struct {
 // PostgresBuild is the PostgreSQL 17 + pgvector reference server.
 var PostgresBuild = Build{Dir: "images/postgres", Repo: "pgwire-conformance/postgres17-pgvector"}
 
+// PGWireBuild is iris-pgwire 1.0.1 in its own container (needs PyPI to build).
+var PGWireBuild = Build{Dir: "images/iris-pgwire", Repo: "pgwire-conformance/iris-pgwire"}
+
 // Tag is the content address of the image: a hash of the build context and
 // of the base image's ID, so any change to either makes a new tag and an
 // unchanged one is reused without building.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/pgwire-conformance/pgwire-conformance/config"
 	"io"
 	"net"
 	"strings"
@@ -81,7 +82,7 @@ func EnsurePresent(ctx context.Context, cli *testcontainers.DockerClient, image 
 		err = res.Wait(pctx)
 	}
 	if err != nil {
-		return fmt.Errorf("image %s is not on this machine and could not be pulled (%s): build or load it, or name another with its PGWC_*_IMAGE setting", image, firstLine(err.Error()))
+		return fmt.Errorf("image %s is not on this machine and could not be pulled (%s): build or load it, or name another with its PGWC_*_IMAGE setting", image, config.OneLine(err.Error()))
 	}
 	return nil
 }
@@ -113,7 +114,7 @@ func (s *Stack) start(ctx context.Context, svc Service, timeout time.Duration) e
 		s.running[svc.Alias] = dc
 	}
 	if err != nil {
-		return fmt.Errorf("start %s (%s): %s", svc.Alias, svc.Image, firstLine(err.Error()))
+		return fmt.Errorf("start %s (%s): %s", svc.Alias, svc.Image, config.OneLine(err.Error()))
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package harness
 
 import (
 	"fmt"
+	"github.com/pgwire-conformance/pgwire-conformance/config"
 	"strings"
 	"time"
 
@@ -173,12 +174,7 @@ func runExpectedToFail(ctx ginkgo.SpecContext, exp expectations.Expectation, bod
 	if exp.Link != "" {
 		msg += " (" + exp.Link + ")"
 	}
-	ginkgo.Skip(msg + " — got: " + firstLine(err.Error()))
-}
-
-func firstLine(s string) string {
-	s, _, _ = strings.Cut(s, "\n")
-	return s
+	ginkgo.Skip(msg + " — got: " + config.OneLine(err.Error()))
 }
 
 var allowedLabels = map[string]bool{}

@@ -14,7 +14,6 @@ import (
 	"net/url"
 	"runtime"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -171,10 +170,25 @@ func Services(ctx context.Context, cfg config.Config, cli containersClient, prog
 		// IRIS (embedded Python off) plus iris-pgwire in its own container,
 		// talking to IRIS over the superserver port on the stack's network.
 		l := login{service: "pgwire", user: "_SYSTEM", password: "SYS", database: "USER"}
+		if err := containers.EnsurePresent(ctx, cli, cfg.IRISImage); err != nil {
+			return nil, login{}, err
+		}
+		pgwireImage := cfg.PGWireImage
+		if pgwireImage == "" {
+			tag, built, err := containers.PGWireBuild.Ensure(ctx, cli, cfg.BaseImage)
+			if err != nil {
+				return nil, login{}, err
+			}
+			if built {
+				fmt.Fprintf(progress, "built image %s\n", tag)
+			}
+			pgwireImage = tag
+		}
 		return []containers.Service{
 			{
 				Alias:    "iris",
 				Image:    cfg.IRISImage,
+				CPUs:     TargetCPUs(cfg.TargetCPUs),
 				Port:     "1972/tcp",
 				ReadyLog: "Enabling logons",
 				Env: map[string]string{
@@ -184,7 +198,8 @@ func Services(ctx context.Context, cfg config.Config, cli containersClient, prog
 			},
 			{
 				Alias:    "pgwire",
-				Image:    cfg.PGWireImage,
+				Image:    pgwireImage,
+				CPUs:     TargetCPUs(cfg.TargetCPUs),
 				Port:     "5432/tcp",
 				ReadyLog: "PGWire server started",
 				Env: map[string]string{
@@ -259,7 +274,7 @@ func Preflight(ctx context.Context, cfg config.Config) error {
 	if cfg.Provider == "external" {
 		_, err := waitForSQL(ctx, cfg.DSN, 15*time.Second)
 		if err != nil {
-			return fmt.Errorf("external target %s is unreachable: %s", hostPort(cfg.DSN), firstLine(err.Error()))
+			return fmt.Errorf("external target %s is unreachable: %s", hostPort(cfg.DSN), config.OneLine(err.Error()))
 		}
 		return nil
 	}
@@ -271,7 +286,11 @@ func Preflight(ctx context.Context, cfg config.Config) error {
 	var images []string
 	switch {
 	case cfg.Profile == "iris":
-		images = []string{cfg.IRISImage, cfg.PGWireImage}
+		// The iris-pgwire image is built by Start when not named.
+		images = []string{cfg.IRISImage}
+		if cfg.PGWireImage != "" {
+			images = append(images, cfg.PGWireImage)
+		}
 	case cfg.PostgresImage != "":
 		images = []string{cfg.PostgresImage}
 	default:
@@ -289,11 +308,6 @@ func Preflight(ctx context.Context, cfg config.Config) error {
 		}
 	}
 	return nil
-}
-
-func firstLine(s string) string {
-	s, _, _ = strings.Cut(s, "\n")
-	return s
 }
 
 // TargetCPUs resolves the target-cpus setting to a docker cpuset ("" for
