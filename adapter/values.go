@@ -44,6 +44,26 @@ func Normalize(v any) any {
 	}
 }
 
+// Fetcher gives a cursor FetchMany and FetchAll from its FetchOne, for
+// adapters whose driver has no batch fetch of its own. Embed it and set One.
+type Fetcher struct {
+	One func(context.Context) ([]any, error)
+}
+
+// FetchMany returns up to n rows.
+func (f Fetcher) FetchMany(ctx context.Context, n int) ([][]any, error) {
+	return FetchN(ctx, fetchOneFunc(f.One), n)
+}
+
+// FetchAll returns every remaining row.
+func (f Fetcher) FetchAll(ctx context.Context) ([][]any, error) {
+	return FetchN(ctx, fetchOneFunc(f.One), -1)
+}
+
+type fetchOneFunc func(context.Context) ([]any, error)
+
+func (f fetchOneFunc) FetchOne(ctx context.Context) ([]any, error) { return f(ctx) }
+
 // FetchN builds FetchMany (n ≥ 0) and FetchAll (n < 0) from FetchOne, for
 // adapters whose driver has no batch fetch of its own.
 func FetchN(ctx context.Context, r interface {

@@ -143,16 +143,9 @@ type login struct {
 func Services(ctx context.Context, cfg config.Config, cli containersClient, progress io.Writer) ([]containers.Service, login, error) {
 	switch cfg.Profile {
 	case "postgres":
-		image := cfg.PostgresImage
-		if image == "" {
-			tag, built, err := containers.PostgresBuild.Ensure(ctx, cli, cfg.BaseImage)
-			if err != nil {
-				return nil, login{}, err
-			}
-			if built {
-				fmt.Fprintf(progress, "built image %s\n", tag)
-			}
-			image = tag
+		image, err := imageOrBuild(ctx, cli, cfg.PostgresImage, containers.PostgresBuild, cfg.BaseImage, progress)
+		if err != nil {
+			return nil, login{}, err
 		}
 		l := login{service: "postgres", user: "conformance", password: randomPassword(), database: "conformance"}
 		return []containers.Service{{
@@ -173,16 +166,9 @@ func Services(ctx context.Context, cfg config.Config, cli containersClient, prog
 		if err := containers.EnsurePresent(ctx, cli, cfg.IRISImage); err != nil {
 			return nil, login{}, err
 		}
-		pgwireImage := cfg.PGWireImage
-		if pgwireImage == "" {
-			tag, built, err := containers.PGWireBuild.Ensure(ctx, cli, cfg.BaseImage)
-			if err != nil {
-				return nil, login{}, err
-			}
-			if built {
-				fmt.Fprintf(progress, "built image %s\n", tag)
-			}
-			pgwireImage = tag
+		pgwireImage, err := imageOrBuild(ctx, cli, cfg.PGWireImage, containers.PGWireBuild, cfg.BaseImage, progress)
+		if err != nil {
+			return nil, login{}, err
 		}
 		return []containers.Service{
 			{
@@ -215,6 +201,22 @@ func Services(ctx context.Context, cfg config.Config, cli containersClient, prog
 		}, l, nil
 	}
 	return nil, login{}, fmt.Errorf("unknown profile %q", cfg.Profile)
+}
+
+// imageOrBuild returns the image the user named, or else the local build's
+// content-addressed tag, building it when missing.
+func imageOrBuild(ctx context.Context, cli containersClient, named string, b containers.Build, base string, progress io.Writer) (string, error) {
+	if named != "" {
+		return named, nil
+	}
+	tag, built, err := b.Ensure(ctx, cli, base)
+	if err != nil {
+		return "", err
+	}
+	if built {
+		fmt.Fprintf(progress, "built image %s\n", tag)
+	}
+	return tag, nil
 }
 
 // waitForSQL polls until the server answers SELECT version(), or the

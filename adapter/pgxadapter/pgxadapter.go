@@ -206,6 +206,7 @@ func (t *tx) Commit(ctx context.Context) error   { return t.t.Commit(ctx) }
 func (t *tx) Rollback(ctx context.Context) error { return t.t.Rollback(ctx) }
 
 type rows struct {
+	adapter.Fetcher
 	r    pgx.Rows
 	cols []adapter.Column
 }
@@ -221,7 +222,9 @@ func newRows(r pgx.Rows) *rows {
 		}
 		cols[i] = adapter.Column{Name: fd.Name, Type: typ}
 	}
-	return &rows{r: r, cols: cols}
+	out := &rows{r: r, cols: cols}
+	out.One = out.FetchOne
+	return out
 }
 
 func (r *rows) Columns() []adapter.Column { return r.cols }
@@ -238,14 +241,6 @@ func (r *rows) FetchOne(ctx context.Context) ([]any, error) {
 		vals[i] = adapter.Normalize(vals[i])
 	}
 	return vals, nil
-}
-
-func (r *rows) FetchMany(ctx context.Context, n int) ([][]any, error) {
-	return adapter.FetchN(ctx, r, n)
-}
-
-func (r *rows) FetchAll(ctx context.Context) ([][]any, error) {
-	return adapter.FetchN(ctx, r, -1)
 }
 
 func (r *rows) Close(ctx context.Context) error {

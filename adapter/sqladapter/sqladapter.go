@@ -208,6 +208,7 @@ func (t *tx) Commit(ctx context.Context) error   { return t.t.Commit() }
 func (t *tx) Rollback(ctx context.Context) error { return t.t.Rollback() }
 
 type rows struct {
+	adapter.Fetcher
 	r    *sql.Rows
 	cols []adapter.Column
 }
@@ -222,7 +223,9 @@ func newRows(r *sql.Rows) (*rows, error) {
 	for i, ct := range cts {
 		cols[i] = adapter.Column{Name: ct.Name(), Type: normaliseTypeName(ct.DatabaseTypeName())}
 	}
-	return &rows{r: r, cols: cols}, nil
+	out := &rows{r: r, cols: cols}
+	out.One = out.FetchOne
+	return out, nil
 }
 
 func (r *rows) Columns() []adapter.Column { return r.cols }
@@ -243,14 +246,6 @@ func (r *rows) FetchOne(ctx context.Context) ([]any, error) {
 		vals[i] = adapter.Normalize(vals[i])
 	}
 	return vals, nil
-}
-
-func (r *rows) FetchMany(ctx context.Context, n int) ([][]any, error) {
-	return adapter.FetchN(ctx, r, n)
-}
-
-func (r *rows) FetchAll(ctx context.Context) ([][]any, error) {
-	return adapter.FetchN(ctx, r, -1)
 }
 
 func (r *rows) Close(ctx context.Context) error {
