@@ -11,7 +11,7 @@ OUT         := _output
 UNIT_PKGS    = $(shell go list ./... | grep -vE '/(contract|edge_cases|integration|iris_features)$$|/pgwire-conformance$$')
 SUITE_FLAGS ?= -p --timeout=25m --poll-progress-after=60s
 
-.PHONY: all setup images unit vet test certify clean
+.PHONY: all setup images unit vet test certify catalogue clean
 
 all: test
 
@@ -40,6 +40,14 @@ certify: images
 	mkdir -p $(OUT)
 	PGWC_REPORT_DIR=. PGWC_COMMAND="make certify" \
 		$(GINKGO) $(SUITE_FLAGS) --output-dir=$(OUT) --junit-report=junit.xml --json-report=ginkgo.json .
+
+# conformance.yaml: every spec (id, requirements, tasks, labels, file:line)
+# from a dry run of the tree for the default adapters, with file:line from
+# the sources. report.TestConformanceYAML fails when it is stale.
+catalogue:
+	mkdir -p $(OUT)
+	$(GINKGO) --dry-run --output-dir=$(OUT) --json-report=dryrun.json . >/dev/null
+	go run ./cmd/pgwc-catalogue -dry-run $(OUT)/dryrun.json -root . -o conformance.yaml
 
 clean:
 	rm -rf $(OUT)

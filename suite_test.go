@@ -21,14 +21,20 @@ import (
 	. "github.com/onsi/gomega"
 
 	"github.com/pgwire-conformance/pgwire-conformance/adapter"
+	_ "github.com/pgwire-conformance/pgwire-conformance/adapter/broken"
 	_ "github.com/pgwire-conformance/pgwire-conformance/adapter/pgxadapter"
+	"github.com/pgwire-conformance/pgwire-conformance/adapter/remote"
 	_ "github.com/pgwire-conformance/pgwire-conformance/adapter/sqladapter"
+	_ "github.com/pgwire-conformance/pgwire-conformance/compat"
 	"github.com/pgwire-conformance/pgwire-conformance/config"
 	"github.com/pgwire-conformance/pgwire-conformance/containers"
 	_ "github.com/pgwire-conformance/pgwire-conformance/contract"
 	_ "github.com/pgwire-conformance/pgwire-conformance/edge_cases"
 	"github.com/pgwire-conformance/pgwire-conformance/expectations"
 	"github.com/pgwire-conformance/pgwire-conformance/harness"
+	_ "github.com/pgwire-conformance/pgwire-conformance/integration"
+	_ "github.com/pgwire-conformance/pgwire-conformance/iris_features"
+	_ "github.com/pgwire-conformance/pgwire-conformance/protocolspecs"
 	"github.com/pgwire-conformance/pgwire-conformance/report"
 	"github.com/pgwire-conformance/pgwire-conformance/target"
 )
@@ -40,7 +46,7 @@ const SuiteVersion = "pgwire-conformance 0.1.0"
 // any other fails the tree. Written as one literal Label call so that
 // `go tool ginkgo labels` lists them.
 var plainLabels = Label("contract", "integration", "vector", "metadata", "functions",
-	"transactions", "pool", "bulk", "errors", "performance", "http", "orm", "cursors", "compat")
+	"transactions", "pool", "bulk", "errors", "performance", "http", "orm", "cursors", "compat", "protocol")
 
 var (
 	flags   = config.RegisterFlags(flag.CommandLine)
@@ -51,7 +57,12 @@ var (
 func TestConformance(t *testing.T) {
 	RegisterFailHandler(Fail)
 	containers.DefaultEnv()
-	cfg, err := config.Load(flags, os.Getenv, adapter.Names())
+	cfg, err := config.Load(flags, os.Getenv, certifiedAdapters())
+	if err != nil {
+		// Fixtures (adapter/broken) are not in the default selection but
+		// stay selectable by name.
+		cfg, err = config.Load(flags, os.Getenv, adapter.Names())
+	}
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "pgwire-conformance: configuration: %v\n", err)
 		os.Exit(2)
@@ -86,10 +97,15 @@ var _ = SynchronizedBeforeSuite(func(ctx SpecContext) []byte {
 	}
 	running = r
 	if err := target.RunSetup(ctx, r.DSN, harness.Profile().Setup); err != nil {
-		Fail(fmt.Sprintf("harness error: profile %s setup: %v", cfg.Profile, err))
+		Fail(fmt.Sprintf("harness error: profile %s setup: %v%s", cfg.Profile, err, logTail(ctx, r)))
 	}
-	return harness.EncodeTarget(r.Target)
+	if err := remote.StartBackends(ctx, r.Stack(), r.DSN, cfg.Profile, cfg.Adapters, cfg.BaseImage, cfg.StartTimeout, GinkgoWriter); err != nil {
+		Fail(fmt.Sprintf("harness error: start driver backends: %v", err))
+	}
+	return remote.Encode(harness.EncodeTarget(r.Target))
 }, func(ctx SpecContext, data []byte) {
+	data, err := remote.Decode(data)
+	Expect(err).NotTo(HaveOccurred())
 	t, err := harness.DecodeTarget(data)
 	Expect(err).NotTo(HaveOccurred())
 	harness.SetTarget(t)
@@ -118,6 +134,7 @@ var _ = ReportAfterSuite("certification report", func(r Report) {
 		Duration:      r.RunTime,
 		Specs: report.SpecsFromGinkgo(r.SpecReports, harness.RequirementsOf, harness.AdapterOf,
 			report.Prefixes{NotApplicable: harness.NotApplicable, ExpectedFailure: harness.ExpectedFailure, UnexpectedPass: harness.UnexpectedPass}),
+		HarnessErrors: report.HarnessFailures(r.SpecReports),
 	}
 	if t, ok := harness.TargetIfSet(); ok {
 		run.Target = report.Target{Provider: t.Provider, Profile: t.Profile, DSN: t.RedactedDSN(), Path: t.Path, ServerVersion: t.ServerVersion, Images: t.Images}
@@ -127,10 +144,56 @@ var _ = ReportAfterSuite("certification report", func(r Report) {
 	for _, a := range harness.Selected() {
 		run.Adapters = append(run.Adapters, a.Info())
 	}
+	addUnrunSpecs(&run, cfg.Profile, r.SuiteConfig.LabelFilter)
 	Expect(report.WriteFiles(cfg.ReportDir, run)).To(Succeed())
 	writeRegeneratedExpectations(cfg, run)
 	fmt.Fprintf(os.Stdout, "pgwire-conformance: wrote %s/REPORT.md and results.json\n", cfg.ReportDir)
 })
+
+// addUnrunSpecs: when the suite's setup failed, Ginkgo reports no spec at
+// all; the committed spec list (conformance.yaml) stands in for the tree,
+// so every spec that would have run shows as a harness error.
+func addUnrunSpecs(run *report.Run, profile, labelFilter string) {
+	if len(run.Specs) > 0 {
+		return
+	}
+	for _, h := range run.HarnessErrors {
+		if !strings.Contains(h.Node, "BeforeSuite") || strings.HasPrefix(h.Node, "Report") {
+			continue
+		}
+		names := make([]string, len(run.Adapters))
+		for i, a := range run.Adapters {
+			names[i] = a.Name
+		}
+		c, err := report.ReadConformance("conformance.yaml")
+		if err == nil {
+			run.Specs, err = report.UnrunSpecs(c, names, profile, labelFilter, h)
+		}
+		if err != nil {
+			run.HarnessErrors = append(run.HarnessErrors, report.HarnessFailure{Node: "report", Message: "cannot list the specs that did not run: " + err.Error()})
+		}
+		return
+	}
+}
+
+// logTail is the target's container log tail, appended to a harness error.
+func logTail(ctx context.Context, r *target.Running) string {
+	tails := r.LogTail(context.WithoutCancel(ctx), 20)
+	if len(tails) == 0 {
+		return ""
+	}
+	keys := make([]string, 0, len(tails))
+	for k := range tails {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	b.WriteString("\n" + report.LogTailMarker + " ---\n")
+	for _, k := range keys {
+		fmt.Fprintf(&b, "[%s]\n%s\n", k, strings.TrimRight(tails[k], "\n"))
+	}
+	return b.String()
+}
 
 func gitCommit() string {
 	out, err := exec.Command("git", "rev-parse", "--short=12", "HEAD").Output()
@@ -202,4 +265,16 @@ func writeRegeneratedExpectations(cfg config.Config, run report.Run) {
 	if err := os.WriteFile(path, []byte(expectations.Render(l)), 0o644); err == nil {
 		fmt.Fprintf(os.Stdout, "pgwire-conformance: the expected-failure list these results imply is in %s (reviewed list: %s)\n", path, cfg.ExpectationsPath())
 	}
+}
+
+// certifiedAdapters are the registered adapters a run certifies when none
+// are named: every one but the broken-on-purpose fixtures.
+func certifiedAdapters() []string {
+	var out []string
+	for _, name := range adapter.Names() {
+		if a, ok := adapter.Lookup(name); ok && !a.Info().Fixture {
+			out = append(out, name)
+		}
+	}
+	return out
 }

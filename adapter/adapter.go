@@ -42,6 +42,13 @@ type Info struct {
 	Language      string       `json:"language"`
 	Async         bool         `json:"async"`
 	Capabilities  []Capability `json:"capabilities"`
+	// Protocol is the query protocol the adapter runs its statements on:
+	// "simple" or "extended" ("" when the adapter does not choose). Specs
+	// get the label protocol:<Protocol>, so a run can select either.
+	Protocol string `json:"protocol"`
+	// Fixture marks an adapter that is broken on purpose (adapter/broken):
+	// selectable by name to prove specs can fail, never certified by default.
+	Fixture bool `json:"fixture,omitempty"`
 }
 
 // Has reports whether the adapter declares c.

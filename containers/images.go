@@ -37,6 +37,10 @@ type Build struct {
 // PostgresBuild is the PostgreSQL 17 + pgvector reference server.
 var PostgresBuild = Build{Dir: "images/postgres", Repo: "pgwire-conformance/postgres17-pgvector"}
 
+// PythonBuild is the Python driver backend (backends/python); its build
+// context gets the backend's source added by EnsureBackend.
+var PythonBuild = Build{Dir: "images/python", Repo: "pgwire-conformance/python-backend"}
+
 // PGWireBuild is iris-pgwire 1.0.1 in its own container (needs PyPI to build).
 var PGWireBuild = Build{Dir: "images/iris-pgwire", Repo: "pgwire-conformance/iris-pgwire"}
 

@@ -12,26 +12,28 @@ import (
 
 	"github.com/pgwire-conformance/pgwire-conformance/adapter"
 	"github.com/pgwire-conformance/pgwire-conformance/harness"
+	"github.com/pgwire-conformance/pgwire-conformance/profile"
 )
 
 // poolTimeout bounds each pool spec; each needs about a second.
 const poolTimeout = SpecTimeout(60 * time.Second)
 
 var _ = harness.ForEachAdapter("Edge cases: pool under concurrent use", Label("pool"), func(s *harness.Subject) {
-	s.It("runs 8 concurrent pg_sleep(0.2) on one engine in under 0.5 s", harness.Reqs("FR-008", "FR-005", "EC-2", "T014", "T032"), func(ctx SpecContext) {
+	s.It("runs 8 concurrent 0.2 s server sleeps on one engine in under 0.5 s", harness.Reqs("FR-008", "FR-005", "EC-2", "T014", "T032"), func(ctx SpecContext) {
 		const workers = 8
 		e, _ := s.Open(ctx, workers)
+		sleep := harness.Profile().Sleep(0.2)
 
 		// Serialised, the eight sleeps take 1.6 s; run concurrently they take
 		// 0.2 s plus connecting. Under 0.5 s is only possible if the engine
 		// lets callers proceed while others wait on the server.
 		start := time.Now()
 		errs := concurrently(ctx, workers, func(ctx context.Context, i int) error {
-			return runQuery(ctx, e, "SELECT pg_sleep(0.2)")
+			return runQuery(ctx, e, sleep)
 		})
 		elapsed := time.Since(start)
 		Expect(errs).To(BeEmpty(), "every concurrent query succeeds")
-		GinkgoWriter.Printf("%d × pg_sleep(0.2) concurrently: %s\n", workers, elapsed)
+		GinkgoWriter.Printf("%d × %q concurrently: %s\n", workers, sleep, elapsed)
 		Expect(elapsed).To(BeNumerically("<", 500*time.Millisecond),
 			"%d concurrent 0.2 s sleeps must overlap (serialised they take %s)", workers, workers*200*time.Millisecond)
 	}, poolTimeout)
@@ -48,8 +50,9 @@ var _ = harness.ForEachAdapter("Edge cases: pool under concurrent use", Label("p
 			defer GinkgoRecover()
 			polled <- pollConnections(ctx, obs, app, stop)
 		}()
+		sleep := harness.Profile().Sleep(0.05)
 		errs := concurrently(ctx, workers, func(ctx context.Context, i int) error {
-			return runQuery(ctx, e, "SELECT pg_sleep(0.05)")
+			return runQuery(ctx, e, sleep)
 		})
 		close(stop)
 		var p pollResult
@@ -64,7 +67,7 @@ var _ = harness.ForEachAdapter("Edge cases: pool under concurrent use", Label("p
 		Expect(len(p.pids)).To(BeNumerically("<=", poolMax),
 			"distinct server backends over the whole run: a pool reuses its connections instead of opening one per query")
 		Expect(harness.ServerConnections(ctx, obs, app)).To(BeNumerically("<=", poolMax), "after the work the pool holds at most its maximum")
-	}, poolTimeout)
+	}, poolTimeout, harness.NeedsFeature{profile.ConnectionView})
 
 	// Rule: after the server kills every pooled connection, the engine must
 	// recover on its own. Queries that hit a dead connection may fail (the
@@ -77,19 +80,19 @@ var _ = harness.ForEachAdapter("Edge cases: pool under concurrent use", Label("p
 		e, app := s.Open(ctx, poolMax)
 
 		// Two overlapping queries so the pool holds two connections to kill.
+		sleep := harness.Profile().Sleep(0.1)
 		Expect(concurrently(ctx, poolMax, func(ctx context.Context, i int) error {
-			return runQuery(ctx, e, "SELECT pg_sleep(0.1)")
+			return runQuery(ctx, e, sleep)
 		})).To(BeEmpty())
 		before, err := harness.ServerConnections(ctx, obs, app)
 		Expect(err).NotTo(HaveOccurred())
 		Expect(before).To(BeNumerically(">=", 1), "the engine holds connections before they are killed")
 
 		var killed int
-		Expect(obs.QueryRow(ctx, "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = $1", app).
-			Scan(&killed)).To(Succeed())
+		Expect(obs.QueryRow(ctx, harness.Profile().TerminateSQL(), app).Scan(&killed)).To(Succeed())
 		Expect(killed).To(Equal(before), "the observer terminates every connection of the engine")
-		// pg_terminate_backend only signals: wait until the backends are gone
-		// so no query below can still slip through on a dying one.
+		// Termination may only signal: wait until the sessions are gone so
+		// no query below can still slip through on a dying one.
 		Eventually(func(ctx context.Context) (int, error) { return harness.ServerConnections(ctx, obs, app) }).
 			WithContext(ctx).WithTimeout(5*time.Second).WithPolling(10*time.Millisecond).Should(BeZero(), "terminated backends exit")
 
@@ -109,7 +112,7 @@ var _ = harness.ForEachAdapter("Edge cases: pool under concurrent use", Label("p
 		GinkgoWriter.Printf("%d connection(s) killed; %d failed queries before recovery\n", killed, failures)
 		Expect(harness.ServerConnections(ctx, obs, app)).To(And(BeNumerically(">=", 1), BeNumerically("<=", poolMax)),
 			"the engine runs on fresh connections, within its maximum")
-	}, poolTimeout)
+	}, poolTimeout, harness.NeedsFeature{profile.ConnectionView})
 })
 
 // concurrently runs f n times at once and returns the errors, each naming
@@ -140,7 +143,9 @@ type pollResult struct {
 
 // pollConnections samples the server connections tagged app every 10 ms
 // until stop is closed, once more after, and reports the most seen at once
-// and every backend seen.
+// and every backend seen. Backends are told apart by pid in
+// pg_stat_activity: the profile has no SQL for session identity, so this
+// query is PostgreSQL's, and the spec using it needs ConnectionView.
 func pollConnections(ctx context.Context, obs *pgx.Conn, app string, stop <-chan struct{}) pollResult {
 	r := pollResult{pids: map[int32]bool{}}
 	tick := time.NewTicker(10 * time.Millisecond)

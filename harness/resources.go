@@ -45,6 +45,9 @@ func (s *Subject) Open(ctx context.Context, poolMax int) (adapter.Engine, string
 	app := UniqueName("pgwc_" + strings.ReplaceAll(s.Info.Name, "-", "_"))
 	e, err := s.Adapter.Open(ctx, adapter.OpenOptions{DSN: Target().DSN, PoolMax: poolMax, ApplicationName: app})
 	gomega.Expect(err).NotTo(gomega.HaveOccurred(), "open engine for %s against %s", s.Info.Name, Target().RedactedDSN())
+	// Every call through the engine is recorded; a failed spec's report
+	// shows the transcript (harness/transcript.go).
+	e = transcribe(e)
 	ginkgo.DeferCleanup(func(ctx context.Context) error {
 		cctx, cancel := detach(ctx)
 		defer cancel()

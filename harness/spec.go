@@ -51,7 +51,8 @@ type Subject struct {
 }
 
 // ForEachAdapter adds a group of specs once per selected adapter, each
-// branch labelled adapter:NAME and profile:PROFILE.
+// branch labelled adapter:NAME and profile:PROFILE, and protocol:PROTOCOL
+// when the adapter declares the query protocol it runs on.
 func ForEachAdapter(group string, labels ginkgo.Labels, body func(s *Subject)) bool {
 	// The adapter list comes from the configuration, which is loaded after
 	// package init: the branches are made when Ginkgo builds the tree.
@@ -60,7 +61,11 @@ func ForEachAdapter(group string, labels ginkgo.Labels, body func(s *Subject)) b
 		profile := Config().Profile
 		for _, a := range Selected() {
 			s := &Subject{Adapter: a, Info: a.Info(), Group: group}
-			ginkgo.Describe("["+s.Info.Name+"]", ginkgo.Label("adapter:"+s.Info.Name, "profile:"+profile), func() { body(s) })
+			branch := ginkgo.Label("adapter:"+s.Info.Name, "profile:"+profile)
+			if s.Info.Protocol != "" {
+				branch = append(branch, "protocol:"+s.Info.Protocol)
+			}
+			ginkgo.Describe("["+s.Info.Name+"]", branch, func() { body(s) })
 		}
 	})
 }

@@ -13,24 +13,33 @@ import (
 	"github.com/pgwire-conformance/pgwire-conformance/catalogue"
 )
 
-// RequirementOutcome derives one requirement's outcome for one adapter from
-// its specs: any failure fails it; otherwise any pass passes it; otherwise
-// it is not applicable if any spec said so; otherwise not run.
+// RequirementOutcome derives one requirement's (or task's) outcome for one
+// adapter from its specs, the first of: failed, unexpected pass, harness
+// error, expected failure, passed, not applicable, skipped, skipped by
+// filter; no spec when the run has none for it.
 func RequirementOutcome(specs []Spec, adapterName, id string) Outcome {
 	seen := map[Outcome]bool{}
+	any := false
 	for _, s := range specs {
 		if s.Adapter != adapterName || !hasID(s.Requirements, id) {
 			continue
 		}
 		seen[s.Outcome] = true
+		any = true
 	}
-	for _, o := range []Outcome{Failed, UnexpectedPass, ExpectedFail, Passed, NotApplicable, Skipped} {
+	for _, o := range outcomeOrder {
 		if seen[o] {
 			return o
 		}
 	}
-	return NotRun
+	if any {
+		return NotRun
+	}
+	return NoSpec
 }
+
+// outcomeOrder is the precedence RequirementOutcome applies.
+var outcomeOrder = []Outcome{Failed, UnexpectedPass, HarnessError, ExpectedFail, Passed, NotApplicable, Skipped, NotRun}
 
 func hasID(ids []string, id string) bool {
 	for _, x := range ids {
@@ -46,9 +55,11 @@ var symbol = map[Outcome]string{
 	Failed:         "❌ FAIL",
 	NotApplicable:  "➖ n/a",
 	Skipped:        "⏭ skipped",
-	NotRun:         "· not run",
+	NotRun:         "· filtered",
 	ExpectedFail:   "⚠️ xfail",
 	UnexpectedPass: "❗ XPASS",
+	HarnessError:   "🔧 harness error",
+	NoSpec:         "∅ no spec",
 }
 
 // Counts tallies outcomes.
@@ -69,16 +80,23 @@ func WriteMarkdown(w io.Writer, r Run) error {
 	p.f("| Date | %s |\n", r.Date.UTC().Format(time.RFC3339))
 	p.f("| Suite | %s (commit %s) |\n", r.Suite, code(r.Commit))
 	p.f("| Target | profile %s, provider %s, reached via %s |\n", code(r.Target.Profile), code(r.Target.Provider), r.Target.Path)
-	p.f("| Server | %s |\n", mdEscape(r.Target.ServerVersion))
+	server := r.Target.ServerVersion
+	if server == "" {
+		server = "(unknown: the target did not answer)"
+	}
+	p.f("| Server | %s |\n", mdEscape(server))
 	if len(r.Target.Images) > 0 {
 		p.f("| Images | %s |\n", "`"+strings.Join(r.Target.Images, "`, `")+"`")
 	}
 	p.f("| DSN | %s |\n", code(r.Target.DSN))
 	p.f("| Machine | %d cores, %s |\n", r.Machine.Cores, r.Machine.OS)
 	p.f("| Run time | %s |\n", r.Duration.Round(time.Second))
+	if len(r.Shards) > 0 {
+		p.f("| Shards | %d runs merged: %s |\n", len(r.Shards), shardList(r.Shards))
+	}
 	c := Counts(r.Specs)
-	p.f("| Specs | %d passed, %d failed, %d expected failures, %d unexpected passes, %d not applicable, %d skipped, %d not run |\n\n",
-		c[Passed], c[Failed], c[ExpectedFail], c[UnexpectedPass], c[NotApplicable], c[Skipped], c[NotRun])
+	p.f("| Specs | %d passed, %d failed, %d expected failures, %d unexpected passes, %d harness errors, %d not applicable, %d skipped, %d skipped by filter |\n\n",
+		c[Passed], c[Failed], c[ExpectedFail], c[UnexpectedPass], c[HarnessError], c[NotApplicable], c[Skipped], c[NotRun])
 
 	p.f("## Adapters\n\n| adapter | driver | version | language | async | capabilities |\n|---|---|---|---|---|---|\n")
 	for _, a := range r.Adapters {
@@ -86,11 +104,25 @@ func WriteMarkdown(w io.Writer, r Run) error {
 		for i, c := range a.Capabilities {
 			caps[i] = string(c)
 		}
-		p.f("| %s | %s | %s | %s | %v | %s |\n", a.Name, a.Driver, a.DriverVersion, a.Language, a.Async, strings.Join(caps, ", "))
+		name := a.Name
+		if a.Fixture {
+			name += " (fixture: broken on purpose)"
+		}
+		p.f("| %s | %s | %s | %s | %v | %s |\n", name, mdEscape(a.Driver), a.DriverVersion, a.Language, a.Async, strings.Join(caps, ", "))
+	}
+
+	p.f("\n## Configuration\n\nSecrets redacted.\n\n| setting | value |\n|---|---|\n")
+	keys := make([]string, 0, len(r.Config))
+	for k := range r.Config {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		p.f("| %s | %s |\n", k, code(r.Config[k]))
 	}
 
 	p.f("\n## Requirements × adapters\n\n")
-	p.f("Legend: ✅ pass — every spec that ran passed · ❌ FAIL — at least one spec failed · ❗ XPASS — a spec listed as an expected failure passed (the list is stale; the run fails) · ⚠️ xfail — fails as listed in the reviewed expected-failure list (see Specs for the reason) · ➖ n/a — the adapter lacks a capability the specs need · · not run — no spec for it ran in this run (filtered out, or not written yet).\n\n")
+	p.f("%s\n\n", legend)
 	p.f("| requirement | title |")
 	for _, a := range r.Adapters {
 		p.f(" %s |", a.Name)
@@ -104,26 +136,74 @@ func WriteMarkdown(w io.Writer, r Run) error {
 		p.f("\n")
 	}
 
+	writeTasks(p, r)
 	writeLatency(p, r)
 	writeFailures(p, r)
+	writeHarnessErrors(p, r)
 	writeSpecs(p, r)
 
-	p.f("\n## How to reproduce\n\n```sh\n%s\n```\n\nConfiguration (secrets redacted):\n\n| setting | value |\n|---|---|\n", r.Command)
-	keys := make([]string, 0, len(r.Config))
-	for k := range r.Config {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		p.f("| %s | %s |\n", k, code(r.Config[k]))
+	p.f("\n## How to reproduce\n\n```sh\n%s\n```\n", r.Command)
+	if len(r.Shards) > 0 {
+		p.f("\nMerged from these runs (each reproduced by its own command):\n\n")
+		for _, sh := range r.Shards {
+			p.f("- %s: `%s` (commit %s, %s)\n", sh.Source, sh.Command, code(sh.Commit), sh.Date.UTC().Format(time.RFC3339))
+		}
 	}
 	return p.err
+}
+
+// legend explains the matrix symbols.
+const legend = "Legend: ✅ pass — every spec that ran passed · ❌ FAIL — at least one spec failed · " +
+	"❗ XPASS — a spec listed as an expected failure passed (the list is stale; the run fails) · " +
+	"🔧 harness error — the suite or its containers broke, not the driver (no verdict) · " +
+	"⚠️ xfail — fails as listed in the reviewed expected-failure list (see Specs for the reason) · " +
+	"➖ n/a — the adapter lacks a capability (or the profile a feature) the specs need · " +
+	"⏭ skipped — skipped for another stated reason · · filtered — specs exist but the run's label filter left them out · " +
+	"∅ no spec — no spec in this run's tree certifies it. A requirement takes the first of these that any of its specs has, in this order."
+
+func shardList(sh []Shard) string {
+	names := make([]string, len(sh))
+	for i, s := range sh {
+		names[i] = code(s.Source)
+	}
+	return strings.Join(names, ", ")
+}
+
+// writeTasks is the seed task trace: each task, the specs that name it, and
+// its outcome per adapter.
+func writeTasks(p *printer, r Run) {
+	p.f("\n## Seed task trace\n\nEach seed task (T001…T033), the specs that name it, and the outcome per adapter derived from them as for requirements.\n\n")
+	p.f("| task | title | specs |")
+	for _, a := range r.Adapters {
+		p.f(" %s |", a.Name)
+	}
+	p.f("\n|---|---|---|%s\n", strings.Repeat("---|", len(r.Adapters)))
+	for _, e := range catalogue.OfKind(catalogue.Task) {
+		var ids []string
+		seen := map[string]bool{}
+		for _, s := range r.Specs {
+			if hasID(s.Requirements, e.ID) && !seen[s.ID] {
+				seen[s.ID] = true
+				ids = append(ids, s.ID)
+			}
+		}
+		sort.Strings(ids)
+		specs := "no spec in this run's tree"
+		if len(ids) > 0 {
+			specs = fmt.Sprintf("%d: %s", len(ids), mdEscape(strings.Join(ids, "; ")))
+		}
+		p.f("| %s | %s | %s |", e.ID, mdEscape(e.Title), specs)
+		for _, a := range r.Adapters {
+			p.f(" %s |", symbol[RequirementOutcome(r.Specs, a.Name, e.ID)])
+		}
+		p.f("\n")
+	}
 }
 
 func writeLatency(p *printer, r Run) {
 	var rows []Spec
 	for _, s := range r.Specs {
-		if s.Latency != nil || s.BulkInsert != nil {
+		if s.Latency != nil || s.BulkInsert != nil || s.VectorLatency != nil {
 			rows = append(rows, s)
 		}
 	}
@@ -134,7 +214,13 @@ func writeLatency(p *printer, r Run) {
 	p.f("FR-013: each adapter's `SELECT 1` against a baseline measured in the same run, interleaved in blocks of 10 in random order; the ratio is subject p50 / baseline p50 with a ~95%% block-bootstrap confidence interval. Overhead = subject p50 − baseline p50.\n\n")
 	p.f("| adapter | n | p50 | p95 | p99 | baseline | baseline p50 | ratio | 95%% CI | threshold | overhead | path |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n")
 	var chartNames []string
-	var chartP50, chartBase []float64
+	var chartP50, chartBase, chartVector []float64
+	vector := map[string]*Latency{}
+	for _, s := range rows {
+		if s.VectorLatency != nil {
+			vector[s.Adapter] = s.VectorLatency
+		}
+	}
 	for _, s := range rows {
 		if l := s.Latency; l != nil {
 			c := l.Comparison
@@ -144,11 +230,37 @@ func writeLatency(p *printer, r Run) {
 			chartNames = append(chartNames, s.Adapter)
 			chartP50 = append(chartP50, float64(c.Subject.P50)/1e3)
 			chartBase = append(chartBase, float64(c.Baseline.P50)/1e3)
+			v := 0.0
+			if vl := vector[s.Adapter]; vl != nil {
+				v = float64(vl.Comparison.Subject.P50) / 1e3
+			}
+			chartVector = append(chartVector, v)
+		}
+	}
+	if len(vector) > 0 {
+		p.f("\nVector query latency:\n\n| adapter | statement | n | p50 | p95 | p99 | baseline p50 | ratio |\n|---|---|---|---|---|---|---|---|\n")
+		for _, s := range rows {
+			if l := s.VectorLatency; l != nil {
+				c := l.Comparison
+				base, ratio := "—", "—"
+				if c.Baseline.N > 0 {
+					base, ratio = us(c.Baseline.P50), fmt.Sprintf("%.3f", c.Ratio)
+				}
+				p.f("| %s | %s | %d | %s | %s | %s | %s | %s |\n", s.Adapter, code(l.Statement), c.Subject.N,
+					us(c.Subject.P50), us(c.Subject.P95), us(c.Subject.P99), base, ratio)
+			}
 		}
 	}
 	if len(chartNames) > 0 {
-		p.f("\n```mermaid\nxychart-beta\n    title \"SELECT 1 p50 latency (µs): adapter (bars) vs baseline (line)\"\n    x-axis [%s]\n    y-axis \"µs\"\n    bar [%s]\n    line [%s]\n```\n",
-			quoteJoin(chartNames), floatJoin(chartP50), floatJoin(chartBase))
+		title := "SELECT 1 p50 latency (µs): adapter (bars) vs baseline (line)"
+		if len(vector) > 0 {
+			title = "p50 latency (µs): SELECT 1 (first bars), vector query (second bars), SELECT 1 baseline (line)"
+		}
+		p.f("\n```mermaid\nxychart-beta\n    title \"%s\"\n    x-axis [%s]\n    y-axis \"µs\"\n    bar [%s]\n", title, quoteJoin(chartNames), floatJoin(chartP50))
+		if len(vector) > 0 {
+			p.f("    bar [%s]\n", floatJoin(chartVector))
+		}
+		p.f("    line [%s]\n```\n", floatJoin(chartBase))
 	}
 	p.f("\nFR-007 bulk insert:\n\n| adapter | rows | seconds | rows/s |\n|---|---|---|---|\n")
 	for _, s := range rows {
@@ -158,10 +270,14 @@ func writeLatency(p *printer, r Run) {
 	}
 }
 
+// TranscriptTail is how many transcript lines REPORT.md shows per failure;
+// results.json keeps the whole transcript.
+const TranscriptTail = 20
+
 func writeFailures(p *printer, r Run) {
 	var failed []Spec
 	for _, s := range r.Specs {
-		if s.Outcome == Failed || s.Outcome == UnexpectedPass {
+		if s.Outcome == Failed || s.Outcome == UnexpectedPass || (s.Outcome == HarnessError && s.Transcript != nil) {
 			failed = append(failed, s)
 		}
 	}
@@ -171,15 +287,48 @@ func writeFailures(p *printer, r Run) {
 		return
 	}
 	for _, s := range failed {
-		p.f("### [%s] %s\n\n%s — %s\n\n~~~~\n%s\n~~~~\n\n", s.Adapter, s.Text, strings.Join(s.Requirements, ", "), code(s.Location), strings.ReplaceAll(strings.TrimSpace(s.Message), "~~~~", "~ ~ ~ ~"))
+		p.f("### [%s] %s\n\n%s — %s\n\n~~~~\n%s\n~~~~\n\n", s.Adapter, s.Text, strings.Join(s.Requirements, ", "), code(s.Location), fence(s.Message))
+		if s.Transcript != nil && len(s.Transcript.Events) > 0 {
+			lines := s.Transcript.Lines()
+			shown := lines
+			if len(shown) > TranscriptTail {
+				shown = shown[len(shown)-TranscriptTail:]
+			}
+			p.f("What the adapter sent and received (last %d of %d calls; the whole transcript is in results.json):\n\n~~~~\n%s\n~~~~\n\n", len(shown), len(lines), fence(strings.Join(shown, "\n")))
+		}
 	}
+}
+
+// writeHarnessErrors lists suite-level failures with their container log
+// tails, and how many specs they kept from a verdict.
+func writeHarnessErrors(p *printer, r Run) {
+	n := Counts(r.Specs)[HarnessError]
+	if len(r.HarnessErrors) == 0 && n == 0 {
+		return
+	}
+	p.f("\n## Harness errors\n\nThe suite or its containers broke, not the driver: %d spec result(s) have no verdict.\n\n", n)
+	for _, h := range r.HarnessErrors {
+		p.f("### %s\n\n%s\n\n~~~~\n%s\n~~~~\n\n", h.Node, code(h.Location), fence(h.Message))
+		if h.LogTail != "" {
+			p.f("Container log tail:\n\n~~~~\n%s\n~~~~\n\n", fence(h.LogTail))
+		}
+	}
+	for _, s := range r.Specs {
+		if s.Outcome == HarnessError && !strings.HasPrefix(s.Message, "did not run:") {
+			p.f("- [%s] %s: %s\n", s.Adapter, mdEscape(s.ID), mdEscape(firstLine(s.Message)))
+		}
+	}
+}
+
+func fence(s string) string {
+	return strings.ReplaceAll(strings.TrimSpace(s), "~~~~", "~ ~ ~ ~")
 }
 
 func writeSpecs(p *printer, r Run) {
 	p.f("\n## Specs\n\n| adapter | spec | requirements | outcome | time |\n|---|---|---|---|---|\n")
 	for _, s := range r.Specs {
 		note := symbol[s.Outcome]
-		if s.Outcome == NotApplicable || s.Outcome == Skipped || s.Outcome == ExpectedFail {
+		if s.Outcome == NotApplicable || s.Outcome == Skipped || s.Outcome == ExpectedFail || s.Outcome == HarnessError {
 			note += ": " + mdEscape(s.Message)
 		}
 		p.f("| %s | %s | %s | %s | %s |\n", s.Adapter, mdEscape(s.Text), strings.Join(s.Requirements, " "), note, s.Duration.Round(time.Millisecond))

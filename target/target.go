@@ -54,6 +54,15 @@ func (r *Running) Stop(ctx context.Context) error {
 	return r.stack.Terminate(ctx)
 }
 
+// Stack is the target's container stack (nil for an external target), so
+// driver backends can start next to it on its network and go with it.
+func (r *Running) Stack() *containers.Stack {
+	if r == nil {
+		return nil
+	}
+	return r.stack
+}
+
 // LogTail returns the last lines of every container's log, for harness errors.
 func (r *Running) LogTail(ctx context.Context, n int) map[string]string {
 	out := map[string]string{}

@@ -3,11 +3,13 @@ package pgxadapter
 
 import (
 	"context"
+	"database/sql/driver"
 	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/pgwire-conformance/pgwire-conformance/adapter"
@@ -17,6 +19,7 @@ const modulePath = "github.com/jackc/pgx/v5"
 
 func init() {
 	adapter.Register(New("pgx", pgx.QueryExecModeCacheStatement))
+	adapter.Register(New("pgx-simple", pgx.QueryExecModeSimpleProtocol))
 }
 
 // Adapter opens pgxpool pools that run queries in one pgx exec mode.
@@ -34,6 +37,15 @@ func New(name string, mode pgx.QueryExecMode) *Adapter {
 // Mode reports the exec mode, for protocol labels.
 func (a *Adapter) Mode() pgx.QueryExecMode { return a.mode }
 
+// Protocol names the wire protocol of an exec mode: every mode but
+// QueryExecModeSimpleProtocol runs on the extended protocol.
+func Protocol(mode pgx.QueryExecMode) string {
+	if mode == pgx.QueryExecModeSimpleProtocol {
+		return "simple"
+	}
+	return "extended"
+}
+
 func (a *Adapter) Info() adapter.Info {
 	return adapter.Info{
 		Name:          a.name,
@@ -42,6 +54,7 @@ func (a *Adapter) Info() adapter.Info {
 		Language:      "go",
 		Async:         false,
 		Capabilities:  []adapter.Capability{adapter.Introspects},
+		Protocol:      Protocol(a.mode),
 	}
 }
 
@@ -237,10 +250,37 @@ func (r *rows) FetchOne(ctx context.Context) ([]any, error) {
 	if err != nil {
 		return nil, err
 	}
-	for i := range vals {
-		vals[i] = adapter.Normalize(vals[i])
+	raw := r.r.RawValues()
+	for i, fd := range r.r.FieldDescriptions() {
+		vals[i] = adapter.Normalize(textForm(vals[i], fd, raw[i]))
 	}
 	return vals, nil
+}
+
+// textForm gives the text form of the values pgx decodes into types of its
+// own, as adapter.Normalize promises (numeric, json, vector in text form).
+// pgx decodes json and jsonb into Go maps, slices and scalars (json null
+// and SQL NULL alike into nil), so those columns are read from the wire
+// instead: the server's JSON text, after jsonb's binary version byte.
+// numeric (and pgx's other pgtype structs) give their text form through
+// driver.Valuer.
+func textForm(v any, fd pgconn.FieldDescription, raw []byte) any {
+	switch fd.DataTypeOID {
+	case pgtype.JSONOID, pgtype.JSONBOID:
+		if raw == nil {
+			return nil
+		}
+		if fd.DataTypeOID == pgtype.JSONBOID && fd.Format == pgx.BinaryFormatCode && len(raw) > 0 && raw[0] == 1 {
+			raw = raw[1:]
+		}
+		return string(raw)
+	}
+	if x, ok := v.(driver.Valuer); ok {
+		if tv, err := x.Value(); err == nil {
+			return tv
+		}
+	}
+	return v
 }
 
 func (r *rows) Close(ctx context.Context) error {

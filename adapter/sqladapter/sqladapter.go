@@ -20,24 +20,28 @@ import (
 
 func init() {
 	adapter.Register(&Adapter{
-		Name:   "pgx-stdlib",
-		Driver: "database/sql + pgx/v5 stdlib",
-		Module: "github.com/jackc/pgx/v5",
-		Connector: func(dsn, app string) (driver.Connector, error) {
-			cfg, err := pgx.ParseConfig(dsn)
-			if err != nil {
-				return nil, err
-			}
-			if app != "" {
-				cfg.RuntimeParams["application_name"] = app
-			}
-			return stdlib.GetConnector(*cfg), nil
-		},
+		Name:      "pgx-stdlib",
+		Driver:    "database/sql + pgx/v5 stdlib",
+		Module:    "github.com/jackc/pgx/v5",
+		Protocol:  "extended",
+		Connector: pgxConnector(""),
 	})
+	// The same over the simple protocol, chosen the way a user does: in the
+	// DSN (default_query_exec_mode=simple_protocol).
 	adapter.Register(&Adapter{
-		Name:   "pq",
-		Driver: "database/sql + lib/pq",
-		Module: "github.com/lib/pq",
+		Name:      "pgx-stdlib-simple",
+		Driver:    "database/sql + pgx/v5 stdlib (default_query_exec_mode=simple_protocol)",
+		Module:    "github.com/jackc/pgx/v5",
+		Protocol:  "simple",
+		Connector: pgxConnector("simple_protocol"),
+	})
+	// lib/pq sends a statement with parameters as Parse/Bind/Execute (the
+	// extended protocol) and one without as a simple Query.
+	adapter.Register(&Adapter{
+		Name:     "pq",
+		Driver:   "database/sql + lib/pq",
+		Module:   "github.com/lib/pq",
+		Protocol: "extended",
 		Connector: func(dsn, app string) (driver.Connector, error) {
 			if app != "" {
 				var err error
@@ -50,10 +54,33 @@ func init() {
 	})
 }
 
+// pgxConnector connects through pgx's stdlib driver; a non-empty execMode
+// is set as the DSN's default_query_exec_mode.
+func pgxConnector(execMode string) func(dsn, app string) (driver.Connector, error) {
+	return func(dsn, app string) (driver.Connector, error) {
+		if execMode != "" {
+			var err error
+			if dsn, err = adapter.WithParam(dsn, "default_query_exec_mode", execMode); err != nil {
+				return nil, err
+			}
+		}
+		cfg, err := pgx.ParseConfig(dsn)
+		if err != nil {
+			return nil, err
+		}
+		if app != "" {
+			cfg.RuntimeParams["application_name"] = app
+		}
+		return stdlib.GetConnector(*cfg), nil
+	}
+}
+
 // Adapter opens *sql.DB pools over one driver.
 type Adapter struct {
 	Name, Driver, Module string
-	Connector            func(dsn, applicationName string) (driver.Connector, error)
+	// Protocol is reported in Info (see adapter.Info.Protocol).
+	Protocol  string
+	Connector func(dsn, applicationName string) (driver.Connector, error)
 }
 
 func (a *Adapter) Info() adapter.Info {
@@ -64,6 +91,7 @@ func (a *Adapter) Info() adapter.Info {
 		Language:      "go",
 		Async:         false,
 		Capabilities:  []adapter.Capability{adapter.Introspects},
+		Protocol:      a.Protocol,
 	}
 }
 
@@ -243,6 +271,12 @@ func (r *rows) FetchOne(ctx context.Context) ([]any, error) {
 		return nil, err
 	}
 	for i := range vals {
+		// database/sql drivers hand over the text form of types they do
+		// not decode (lib/pq: name, vector, numeric, json) as []byte; the
+		// adapter contract returns text as string and only bytea as bytes.
+		if b, ok := vals[i].([]byte); ok && r.cols[i].Type != "bytea" {
+			vals[i] = string(b)
+		}
 		vals[i] = adapter.Normalize(vals[i])
 	}
 	return vals, nil

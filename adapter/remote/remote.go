@@ -1,0 +1,409 @@
+// Package remote is the adapter for drivers in other languages: it speaks
+// the backend protocol (PROTOCOL.md, package protocol) to a backend process
+// that maps it onto its driver, in the manner of Neo4j TestKit. An adapter
+// is named BACKEND:ADAPTER, e.g. python:sqlalchemy-async, and is registered
+// only when the run's adapter selection names it, so the default selection
+// stays the in-process Go adapters.
+package remote
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pgwire-conformance/pgwire-conformance/adapter"
+	"github.com/pgwire-conformance/pgwire-conformance/protocol"
+)
+
+// Remote is the capability only remote adapters declare; the protocol
+// checklist specs need it.
+const Remote adapter.Capability = "remote"
+
+// backend is one backend process as this test process reaches it: one TCP
+// connection, shared by every adapter it serves and multiplexed by id.
+type backend struct {
+	name string // "python"
+
+	mu       sync.Mutex
+	client   *protocol.Client
+	describe Describe
+	err      error
+}
+
+// Describe is the backend's answer to describe.
+type Describe struct {
+	Backend  string         `json:"backend"`
+	Protocol int            `json:"protocol"`
+	Language string         `json:"language"`
+	Adapters []AdapterEntry `json:"adapters"`
+}
+
+// AdapterEntry is one adapter a backend serves (describe, manifest.json).
+type AdapterEntry struct {
+	Name          string               `json:"name"`
+	Driver        string               `json:"driver"`
+	DriverVersion string               `json:"driver_version"`
+	Async         bool                 `json:"async"`
+	Capabilities  []adapter.Capability `json:"capabilities"`
+}
+
+// Hello is the backend's answer to hello.
+type Hello struct {
+	Protocol int    `json:"protocol"`
+	Backend  string `json:"backend"`
+}
+
+// conn dials the backend on first use and says hello.
+func (b *backend) conn(ctx context.Context) (*protocol.Client, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.client != nil {
+		if err := b.client.Err(); err != nil {
+			return nil, fmt.Errorf("backend %s at %s is gone: %w", b.name, b.client.Addr(), err)
+		}
+		return b.client, nil
+	}
+	addr, ok := addressOf(b.name)
+	if !ok {
+		return nil, fmt.Errorf("backend %s: no address: it was not started (the suite's SynchronizedBeforeSuite starts it) and PGWC_BACKEND_%s is not set", b.name, strings.ToUpper(b.name))
+	}
+	label := b.name + " at " + addr
+	c, err := protocol.Dial(ctx, label, addr)
+	if err != nil {
+		return nil, err
+	}
+	var h Hello
+	if err := c.Call(ctx, "hello", map[string]any{"protocol": protocol.Version, "client": "pgwire-conformance"}, &h); err != nil {
+		c.Close()
+		return nil, err
+	}
+	var d Describe
+	if err := c.Call(ctx, "describe", nil, &d); err != nil {
+		c.Close()
+		return nil, err
+	}
+	b.client, b.describe = c, d
+	return c, nil
+}
+
+// call runs one request on the backend.
+func (b *backend) call(ctx context.Context, method string, params, result any) error {
+	c, err := b.conn(ctx)
+	if err != nil {
+		return err
+	}
+	return c.Call(ctx, method, params, result)
+}
+
+// host is the backend's host, for URLs of services it runs (its web app).
+func (b *backend) host() string {
+	addr, _ := addressOf(b.name)
+	h, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return addr
+	}
+	return h
+}
+
+// Adapter is one adapter of a backend.
+type Adapter struct {
+	b    *backend
+	name string // adapter name inside the backend, e.g. sqlalchemy-async
+	info adapter.Info
+}
+
+// Info is the declared (manifest) information, completed with the driver's
+// version once the backend has been reached.
+func (a *Adapter) Info() adapter.Info {
+	info := a.info
+	a.b.mu.Lock()
+	defer a.b.mu.Unlock()
+	for _, e := range a.b.describe.Adapters {
+		if e.Name == a.name {
+			info.DriverVersion = e.DriverVersion
+		}
+	}
+	if a.b.describe.Language != "" {
+		info.Language = a.b.describe.Language
+	}
+	return info
+}
+
+// Backend is the backend's name; BackendAdapter the adapter's name inside it.
+func (a *Adapter) Backend() string        { return a.b.name }
+func (a *Adapter) BackendAdapter() string { return a.name }
+
+// Address is the backend's host:port as this process reaches it.
+func (a *Adapter) Address() (string, bool) { return addressOf(a.b.name) }
+
+// Dial opens a fresh protocol connection to the backend, before hello: for
+// the protocol checklist. The caller closes it.
+func (a *Adapter) Dial(ctx context.Context) (*protocol.Client, error) {
+	addr, ok := addressOf(a.b.name)
+	if !ok {
+		return nil, fmt.Errorf("backend %s has no address", a.b.name)
+	}
+	return protocol.Dial(ctx, a.b.name+" at "+addr, addr)
+}
+
+// Call sends a raw request to the adapter's backend: for the protocol specs.
+func (a *Adapter) Call(ctx context.Context, method string, params, result any) error {
+	return a.b.call(ctx, method, params, result)
+}
+
+// Described returns the backend's describe answer (after the first call).
+func (a *Adapter) Described(ctx context.Context) (Describe, error) {
+	if _, err := a.b.conn(ctx); err != nil {
+		return Describe{}, err
+	}
+	a.b.mu.Lock()
+	defer a.b.mu.Unlock()
+	return a.b.describe, nil
+}
+
+// Open opens an engine in the backend.
+func (a *Adapter) Open(ctx context.Context, o adapter.OpenOptions) (adapter.Engine, error) {
+	var r struct {
+		Engine string `json:"engine"`
+	}
+	err := a.b.call(ctx, "engine.open", map[string]any{
+		"adapter": a.name, "dsn": backendDSN(o.DSN), "pool_max": o.PoolMax,
+		"application_name": o.ApplicationName, "profile": profileName(),
+	}, &r)
+	if err != nil {
+		return nil, err
+	}
+	return &engine{querier: querier{b: a.b, id: r.Engine}}, nil
+}
+
+// ProbeResult is what a driver raised when provoked (EC-1, EC-4).
+type ProbeResult struct {
+	// Raised is the exception's class ("" if nothing was raised).
+	Raised  string `json:"raised"`
+	Message string `json:"message"`
+}
+
+// ProbeSyncMisuse asks the backend what its async engine does when used
+// from sync code (EC-1; capability probe:sync-misuse).
+func (a *Adapter) ProbeSyncMisuse(ctx context.Context, dsn string) (ProbeResult, error) {
+	var r ProbeResult
+	err := a.b.call(ctx, "probe.sync_misuse", map[string]any{"adapter": a.name, "dsn": backendDSN(dsn), "profile": profileName()}, &r)
+	return r, err
+}
+
+// ProbeMissingAsyncDependency asks the backend what the driver says when its
+// async dependency is missing (EC-4; capability probe:missing-async-dependency).
+func (a *Adapter) ProbeMissingAsyncDependency(ctx context.Context, dsn string) (ProbeResult, error) {
+	var r ProbeResult
+	err := a.b.call(ctx, "probe.missing_async_dependency", map[string]any{"adapter": a.name, "dsn": backendDSN(dsn), "profile": profileName()}, &r)
+	return r, err
+}
+
+// WebApp is implemented by engines of adapters with capability webapp.
+type WebApp interface {
+	// StartWebApp serves the backend's web app on this engine and returns
+	// its base URL (http://host:port). searchSQL is the statement behind
+	// POST /search, with $1 the query vector in text form.
+	StartWebApp(ctx context.Context, searchSQL string) (string, error)
+}
+
+type querier struct {
+	b  *backend
+	id string
+}
+
+func encodeArgs(args []any) ([]any, error) {
+	out := make([]any, len(args))
+	for i, a := range args {
+		v, err := protocol.EncodeValue(a)
+		if err != nil {
+			return nil, fmt.Errorf("parameter $%d: %w", i+1, err)
+		}
+		out[i] = v
+	}
+	return out, nil
+}
+
+func (q querier) Exec(ctx context.Context, sql string, args ...any) (int64, error) {
+	params, err := encodeArgs(args)
+	if err != nil {
+		return 0, err
+	}
+	var r struct {
+		RowCount int64 `json:"rowcount"`
+	}
+	err = q.b.call(ctx, "execute", map[string]any{"on": q.id, "sql": sql, "params": params}, &r)
+	return r.RowCount, err
+}
+
+func (q querier) ExecMany(ctx context.Context, sql string, rows [][]any) (int64, error) {
+	enc := make([][]any, len(rows))
+	for i, row := range rows {
+		p, err := encodeArgs(row)
+		if err != nil {
+			return 0, fmt.Errorf("row %d: %w", i, err)
+		}
+		enc[i] = p
+	}
+	var r struct {
+		RowCount int64 `json:"rowcount"`
+	}
+	err := q.b.call(ctx, "executemany", map[string]any{"on": q.id, "sql": sql, "rows": enc}, &r)
+	return r.RowCount, err
+}
+
+func (q querier) Query(ctx context.Context, sql string, args ...any) (adapter.Rows, error) {
+	params, err := encodeArgs(args)
+	if err != nil {
+		return nil, err
+	}
+	var r struct {
+		Cursor  string           `json:"cursor"`
+		Columns []adapter.Column `json:"columns"`
+	}
+	if err := q.b.call(ctx, "query", map[string]any{"on": q.id, "sql": sql, "params": params}, &r); err != nil {
+		return nil, err
+	}
+	if r.Columns == nil {
+		r.Columns = []adapter.Column{}
+	}
+	return &rows{b: q.b, id: r.Cursor, cols: r.Columns}, nil
+}
+
+type engine struct {
+	querier
+	closed atomic.Bool
+}
+
+func (e *engine) Acquire(ctx context.Context) (adapter.Conn, error) {
+	var r struct {
+		Conn string `json:"conn"`
+	}
+	if err := e.b.call(ctx, "conn.acquire", map[string]any{"engine": e.id}, &r); err != nil {
+		return nil, err
+	}
+	return &conn{querier{b: e.b, id: r.Conn}}, nil
+}
+
+func (e *engine) Introspect(ctx context.Context) (adapter.Introspection, error) {
+	var in adapter.Introspection
+	err := e.b.call(ctx, "engine.introspect", map[string]any{"engine": e.id}, &in)
+	return in, err
+}
+
+func (e *engine) Bench(ctx context.Context, sql string, n int) ([]time.Duration, error) {
+	var r struct {
+		DurationsNS []int64 `json:"durations_ns"`
+	}
+	if err := e.b.call(ctx, "engine.bench", map[string]any{"engine": e.id, "sql": sql, "n": n}, &r); err != nil {
+		return nil, err
+	}
+	if len(r.DurationsNS) != n {
+		return nil, fmt.Errorf("backend %s: engine.bench returned %d durations for n=%d", e.b.name, len(r.DurationsNS), n)
+	}
+	out := make([]time.Duration, n)
+	for i, d := range r.DurationsNS {
+		out[i] = time.Duration(d)
+	}
+	return out, nil
+}
+
+// Close disposes of the engine; a second Close is a no-op, as for the Go
+// adapters' pools.
+func (e *engine) Close(ctx context.Context) error {
+	if e.closed.Swap(true) {
+		return nil
+	}
+	return e.b.call(ctx, "engine.close", map[string]any{"engine": e.id}, nil)
+}
+
+func (e *engine) StartWebApp(ctx context.Context, searchSQL string) (string, error) {
+	var r struct {
+		Port int `json:"port"`
+	}
+	if err := e.b.call(ctx, "webapp.start", map[string]any{"engine": e.id, "search_sql": searchSQL}, &r); err != nil {
+		return "", err
+	}
+	return "http://" + net.JoinHostPort(e.b.host(), fmt.Sprint(r.Port)), nil
+}
+
+type conn struct{ querier }
+
+func (c *conn) Begin(ctx context.Context) (adapter.Tx, error) {
+	var r struct {
+		Tx string `json:"tx"`
+	}
+	if err := c.b.call(ctx, "tx.begin", map[string]any{"conn": c.id}, &r); err != nil {
+		return nil, err
+	}
+	return &tx{querier{b: c.b, id: r.Tx}}, nil
+}
+
+func (c *conn) Release(ctx context.Context) error {
+	return c.b.call(ctx, "conn.release", map[string]any{"conn": c.id}, nil)
+}
+
+type tx struct{ querier }
+
+func (t *tx) Commit(ctx context.Context) error {
+	return t.b.call(ctx, "tx.commit", map[string]any{"tx": t.id}, nil)
+}
+
+func (t *tx) Rollback(ctx context.Context) error {
+	return t.b.call(ctx, "tx.rollback", map[string]any{"tx": t.id}, nil)
+}
+
+type rows struct {
+	b    *backend
+	id   string
+	cols []adapter.Column
+}
+
+func (r *rows) Columns() []adapter.Column { return r.cols }
+
+func (r *rows) FetchOne(ctx context.Context) ([]any, error) {
+	var res struct {
+		Row []rawValue `json:"row"`
+	}
+	if err := r.b.call(ctx, "cursor.fetchone", map[string]any{"cursor": r.id}, &res); err != nil {
+		return nil, err
+	}
+	if res.Row == nil {
+		return nil, nil
+	}
+	return decodeRow(res.Row)
+}
+
+func (r *rows) FetchMany(ctx context.Context, n int) ([][]any, error) {
+	return r.fetch(ctx, "cursor.fetchmany", map[string]any{"cursor": r.id, "n": n})
+}
+
+func (r *rows) FetchAll(ctx context.Context) ([][]any, error) {
+	return r.fetch(ctx, "cursor.fetchall", map[string]any{"cursor": r.id})
+}
+
+func (r *rows) fetch(ctx context.Context, method string, params map[string]any) ([][]any, error) {
+	var res struct {
+		Rows [][]rawValue `json:"rows"`
+	}
+	if err := r.b.call(ctx, method, params, &res); err != nil {
+		return nil, err
+	}
+	out := make([][]any, 0, len(res.Rows))
+	for _, row := range res.Rows {
+		vals, err := decodeRow(row)
+		if err != nil {
+			return out, err
+		}
+		out = append(out, vals)
+	}
+	return out, nil
+}
+
+func (r *rows) Close(ctx context.Context) error {
+	return r.b.call(ctx, "cursor.close", map[string]any{"cursor": r.id}, nil)
+}

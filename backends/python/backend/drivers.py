@@ -1,0 +1,659 @@
+"""The five adapters this backend serves. Every adapter exposes the same
+async object model (Engine, Conn, Tx, Cursor; PROTOCOL.md "Objects"); the
+sync drivers are written sync and run on a thread pool (see Threaded) so the
+protocol loop never blocks."""
+
+import asyncio
+import concurrent.futures
+import functools
+import re
+import time
+import urllib.parse
+
+from .sqlconv import to_format, to_named
+
+# Sync drivers run here; big enough that the suite's concurrency specs (20
+# callers) are limited by the engine's pool, not by threads.
+EXECUTOR = concurrent.futures.ThreadPoolExecutor(max_workers=64, thread_name_prefix="sync-driver")
+
+
+def qualname(obj_or_type):
+    t = obj_or_type if isinstance(obj_or_type, type) else type(obj_or_type)
+    return f"{t.__module__}.{t.__qualname__}"
+
+
+def type_name(oid):
+    import psycopg
+    t = psycopg.adapters.types.get(oid) if oid is not None else None
+    return t.name if t else f"oid:{oid}"
+
+
+class Buffered:
+    """A cursor over rows already read from the driver."""
+
+    def __init__(self, columns, rows):
+        self.columns = columns
+        self._rows = list(rows)
+        self._i = 0
+
+    def fetchone(self):
+        if self._i >= len(self._rows):
+            return None
+        self._i += 1
+        return self._rows[self._i - 1]
+
+    def fetchmany(self, n):
+        out = self._rows[self._i:self._i + n]
+        self._i += len(out)
+        return out
+
+    def fetchall(self):
+        out = self._rows[self._i:]
+        self._i = len(self._rows)
+        return out
+
+    def close(self):
+        self._rows = []
+
+
+class AsyncBuffered(Buffered):
+    async def fetchone(self):
+        return Buffered.fetchone(self)
+
+    async def fetchmany(self, n):
+        return Buffered.fetchmany(self, n)
+
+    async def fetchall(self):
+        return Buffered.fetchall(self)
+
+    async def close(self):
+        Buffered.close(self)
+
+
+class Threaded:
+    """Runs a sync object's methods on EXECUTOR; objects they return
+    (connections, transactions, cursors) come back wrapped too."""
+
+    def __init__(self, obj):
+        self._obj = obj
+
+    def __getattr__(self, name):
+        attr = getattr(self._obj, name)
+        if not callable(attr):
+            return attr
+
+        async def call(*a, **kw):
+            loop = asyncio.get_running_loop()
+            r = await loop.run_in_executor(EXECUTOR, functools.partial(attr, *a, **kw))
+            if isinstance(r, (SyncObject, Buffered)):
+                return Threaded(r)
+            return r
+        return call
+
+    @property
+    def wrapped(self):
+        return self._obj
+
+
+class SyncObject:
+    pass
+
+
+def _format_many(sql, rows):
+    if not rows:
+        return to_format(sql, [])[0], []
+    q, _ = to_format(sql, list(range(len(rows[0]))))
+    idx = to_format(sql, list(range(len(rows[0]))))[1]
+    return q, [[r[i] for i in idx] for r in rows]
+
+
+def _parse_dsn(dsn):
+    """The suite's DSN (postgres://…) split into URL without query and params."""
+    u = urllib.parse.urlsplit(dsn)
+    params = dict(urllib.parse.parse_qsl(u.query, keep_blank_values=True))
+    return u, params
+
+
+def _columns_from_description(desc):
+    if not desc:
+        return []
+    return [{"name": d[0], "type": type_name(d[1])} for d in desc]
+
+
+# ---------------------------------------------------------------- psycopg 3
+
+class PsycopgAsyncConn:
+    def __init__(self, engine, conn):
+        self.engine, self.c = engine, conn
+
+    async def execute(self, sql, params):
+        q, p = to_format(sql, params)
+        cur = await self.c.execute(q, p)
+        return cur.rowcount
+
+    async def executemany(self, sql, rows):
+        q, rs = _format_many(sql, rows)
+        async with self.c.cursor() as cur:
+            await cur.executemany(q, rs)
+            return cur.rowcount
+
+    async def query(self, sql, params):
+        q, p = to_format(sql, params)
+        cur = self.c.cursor()
+        await cur.execute(q, p)
+        return PsycopgAsyncCursor(cur)
+
+    async def begin(self):
+        t = self.c.transaction()
+        await t.__aenter__()
+        return PsycopgAsyncTx(self, t)
+
+    async def release(self):
+        await self.engine.pool.putconn(self.c)
+
+
+class PsycopgAsyncTx:
+    def __init__(self, conn, t):
+        self.conn, self.t = conn, t
+        self.execute, self.executemany, self.query = conn.execute, conn.executemany, conn.query
+
+    async def commit(self):
+        await self.t.__aexit__(None, None, None)
+
+    async def rollback(self):
+        import psycopg
+        exc = psycopg.Rollback(self.t)
+        await self.t.__aexit__(type(exc), exc, None)
+
+
+class PsycopgAsyncCursor:
+    def __init__(self, cur):
+        self.cur = cur
+        self.columns = _columns_from_description(cur.description)
+
+    async def fetchone(self):
+        if self.cur.description is None:
+            return None
+        r = await self.cur.fetchone()
+        return list(r) if r is not None else None
+
+    async def fetchmany(self, n):
+        if self.cur.description is None:
+            return []
+        return [list(r) for r in await self.cur.fetchmany(n)]
+
+    async def fetchall(self):
+        if self.cur.description is None:
+            return []
+        return [list(r) for r in await self.cur.fetchall()]
+
+    async def close(self):
+        await self.cur.close()
+
+
+class PsycopgAsyncEngine:
+    @classmethod
+    async def open(cls, dsn, pool_max, app, profile):
+        from psycopg_pool import AsyncConnectionPool
+        e = cls()
+        e.pool = AsyncConnectionPool(dsn, min_size=0, max_size=pool_max or 10, open=False,
+                                     kwargs={"application_name": app, "autocommit": True})
+        await e.pool.open(wait=False)
+        return e
+
+    async def acquire(self):
+        return PsycopgAsyncConn(self, await self.pool.getconn())
+
+    async def introspect(self):
+        async with self.pool.connection() as c:
+            return {"dialect": "", "is_async": True, "pool_class": qualname(self.pool), "connection_class": qualname(c)}
+
+    async def bench(self, sql, n):
+        out = []
+        async with self.pool.connection() as c:
+            for _ in range(n):
+                t0 = time.perf_counter_ns()
+                cur = await c.execute(sql)
+                await cur.fetchall()
+                out.append(time.perf_counter_ns() - t0)
+        return out
+
+    async def close(self):
+        await self.pool.close()
+
+
+class PsycopgSyncConn(SyncObject):
+    def __init__(self, engine, conn):
+        self.engine, self.c = engine, conn
+
+    def execute(self, sql, params):
+        q, p = to_format(sql, params)
+        return self.c.execute(q, p).rowcount
+
+    def executemany(self, sql, rows):
+        q, rs = _format_many(sql, rows)
+        with self.c.cursor() as cur:
+            cur.executemany(q, rs)
+            return cur.rowcount
+
+    def query(self, sql, params):
+        q, p = to_format(sql, params)
+        cur = self.c.cursor()
+        cur.execute(q, p)
+        return PsycopgSyncCursor(cur)
+
+    def begin(self):
+        t = self.c.transaction()
+        t.__enter__()
+        return PsycopgSyncTx(self, t)
+
+    def release(self):
+        self.engine.pool.putconn(self.c)
+
+
+class PsycopgSyncTx(SyncObject):
+    def __init__(self, conn, t):
+        self.conn, self.t = conn, t
+        self.execute, self.executemany, self.query = conn.execute, conn.executemany, conn.query
+
+    def commit(self):
+        self.t.__exit__(None, None, None)
+
+    def rollback(self):
+        import psycopg
+        exc = psycopg.Rollback(self.t)
+        self.t.__exit__(type(exc), exc, None)
+
+
+class PsycopgSyncCursor(SyncObject):
+    def __init__(self, cur):
+        self.cur = cur
+        self.columns = _columns_from_description(cur.description)
+
+    def fetchone(self):
+        if self.cur.description is None:
+            return None
+        r = self.cur.fetchone()
+        return list(r) if r is not None else None
+
+    def fetchmany(self, n):
+        return [list(r) for r in self.cur.fetchmany(n)] if self.cur.description is not None else []
+
+    def fetchall(self):
+        return [list(r) for r in self.cur.fetchall()] if self.cur.description is not None else []
+
+    def close(self):
+        self.cur.close()
+
+
+class PsycopgSyncEngine(SyncObject):
+    @classmethod
+    def open(cls, dsn, pool_max, app, profile):
+        from psycopg_pool import ConnectionPool
+        e = cls()
+        e.pool = ConnectionPool(dsn, min_size=0, max_size=pool_max or 10, open=False,
+                                kwargs={"application_name": app, "autocommit": True})
+        e.pool.open(wait=False)
+        return e
+
+    def acquire(self):
+        return PsycopgSyncConn(self, self.pool.getconn())
+
+    def introspect(self):
+        with self.pool.connection() as c:
+            return {"dialect": "", "is_async": False, "pool_class": qualname(self.pool), "connection_class": qualname(c)}
+
+    def bench(self, sql, n):
+        out = []
+        with self.pool.connection() as c:
+            for _ in range(n):
+                t0 = time.perf_counter_ns()
+                c.execute(sql).fetchall()
+                out.append(time.perf_counter_ns() - t0)
+        return out
+
+    def close(self):
+        self.pool.close()
+
+
+# ---------------------------------------------------------------- SQLAlchemy 2.0
+
+def sqlalchemy_url(dsn, profile):
+    """The suite's postgres:// DSN as a SQLAlchemy URL for the profile's
+    dialect: postgresql+psycopg:// (reference) or iris+psycopg:// (IRIS, when
+    the sqlalchemy-iris dialect is installed)."""
+    scheme = "iris+psycopg" if profile == "iris" else "postgresql+psycopg"
+    u = urllib.parse.urlsplit(dsn)
+    if u.scheme not in ("postgres", "postgresql"):
+        raise ValueError(f"DSN scheme {u.scheme!r}: want postgres://")
+    return urllib.parse.urlunsplit((scheme,) + tuple(u[1:]))
+
+
+def _row(r):
+    return list(r)
+
+
+def _sa_columns(result):
+    names = list(result.keys())
+    desc = None
+    try:
+        desc = result.cursor.description if result.cursor is not None else None
+    except Exception:
+        desc = None
+    if desc and len(desc) == len(names):
+        return [{"name": n, "type": type_name(d[1])} for n, d in zip(names, desc)]
+    return [{"name": n, "type": ""} for n in names]
+
+
+class SAAsyncConn:
+    def __init__(self, engine, conn):
+        self.engine, self.c, self.tx = engine, conn, None
+
+    async def _run(self, stmt, params):
+        try:
+            r = await self.c.execute(stmt, params)
+        except BaseException:
+            if self.tx is None and self.c.in_transaction():
+                await self.c.rollback()
+            raise
+        return r
+
+    async def _end(self):
+        if self.tx is None and self.c.in_transaction():
+            await self.c.commit()
+
+    async def execute(self, sql, params):
+        from sqlalchemy import text
+        q, p = to_named(sql, params)
+        r = await self._run(text(q), p)
+        n = r.rowcount
+        await self._end()
+        return n
+
+    async def executemany(self, sql, rows):
+        from sqlalchemy import text
+        q, _ = to_named(sql, rows[0] if rows else [])
+        r = await self._run(text(q), [{f"p{i + 1}": v for i, v in enumerate(row)} for row in rows])
+        n = r.rowcount
+        await self._end()
+        return n
+
+    async def query(self, sql, params):
+        from sqlalchemy import text
+        q, p = to_named(sql, params)
+        r = await self._run(text(q), p)
+        if not r.returns_rows:
+            await self._end()
+            return AsyncBuffered([], [])
+        cols = _sa_columns(r)
+        rows = [_row(x) for x in r.fetchall()]
+        await self._end()
+        return AsyncBuffered(cols, rows)
+
+    async def begin(self):
+        self.tx = await self.c.begin()
+        return SAAsyncTx(self)
+
+    async def release(self):
+        await self.c.close()
+
+
+class SAAsyncTx:
+    def __init__(self, conn):
+        self.conn = conn
+        self.execute, self.executemany, self.query = conn.execute, conn.executemany, conn.query
+
+    async def commit(self):
+        t, self.conn.tx = self.conn.tx, None
+        await t.commit()
+
+    async def rollback(self):
+        t, self.conn.tx = self.conn.tx, None
+        await t.rollback()
+
+
+class SAAsyncEngine:
+    @classmethod
+    async def open(cls, dsn, pool_max, app, profile):
+        from sqlalchemy.ext.asyncio import create_async_engine
+        e = cls()
+        e.engine = create_async_engine(sqlalchemy_url(dsn, profile), pool_size=pool_max or 5, max_overflow=0,
+                                       connect_args={"application_name": app})
+        return e
+
+    async def acquire(self):
+        return SAAsyncConn(self, await self.engine.connect())
+
+    async def introspect(self):
+        async with self.engine.connect() as c:
+            raw = await c.get_raw_connection()
+            cc = qualname(raw.driver_connection)
+        return {"dialect": qualname(self.engine.dialect), "is_async": bool(self.engine.dialect.is_async),
+                "pool_class": qualname(self.engine.pool), "connection_class": cc}
+
+    async def bench(self, sql, n):
+        from sqlalchemy import text
+        stmt = text(sql)
+        out = []
+        async with self.engine.connect() as c:
+            for _ in range(n):
+                t0 = time.perf_counter_ns()
+                (await c.execute(stmt)).fetchall()
+                out.append(time.perf_counter_ns() - t0)
+            await c.rollback()
+        return out
+
+    async def close(self):
+        await self.engine.dispose()
+
+
+class SASyncConn(SyncObject):
+    def __init__(self, engine, conn):
+        self.engine, self.c, self.tx = engine, conn, None
+
+    def _run(self, stmt, params):
+        try:
+            return self.c.execute(stmt, params)
+        except BaseException:
+            if self.tx is None and self.c.in_transaction():
+                self.c.rollback()
+            raise
+
+    def _end(self):
+        if self.tx is None and self.c.in_transaction():
+            self.c.commit()
+
+    def execute(self, sql, params):
+        from sqlalchemy import text
+        q, p = to_named(sql, params)
+        n = self._run(text(q), p).rowcount
+        self._end()
+        return n
+
+    def executemany(self, sql, rows):
+        from sqlalchemy import text
+        q, _ = to_named(sql, rows[0] if rows else [])
+        n = self._run(text(q), [{f"p{i + 1}": v for i, v in enumerate(row)} for row in rows]).rowcount
+        self._end()
+        return n
+
+    def query(self, sql, params):
+        from sqlalchemy import text
+        q, p = to_named(sql, params)
+        r = self._run(text(q), p)
+        if not r.returns_rows:
+            self._end()
+            return Buffered([], [])
+        cols = _sa_columns(r)
+        rows = [_row(x) for x in r.fetchall()]
+        self._end()
+        return Buffered(cols, rows)
+
+    def begin(self):
+        self.tx = self.c.begin()
+        return SASyncTx(self)
+
+    def release(self):
+        self.c.close()
+
+
+class SASyncTx(SyncObject):
+    def __init__(self, conn):
+        self.conn = conn
+        self.execute, self.executemany, self.query = conn.execute, conn.executemany, conn.query
+
+    def commit(self):
+        t, self.conn.tx = self.conn.tx, None
+        t.commit()
+
+    def rollback(self):
+        t, self.conn.tx = self.conn.tx, None
+        t.rollback()
+
+
+class SASyncEngine(SyncObject):
+    @classmethod
+    def open(cls, dsn, pool_max, app, profile):
+        from sqlalchemy import create_engine
+        e = cls()
+        e.engine = create_engine(sqlalchemy_url(dsn, profile), pool_size=pool_max or 5, max_overflow=0,
+                                 connect_args={"application_name": app})
+        return e
+
+    def acquire(self):
+        return SASyncConn(self, self.engine.connect())
+
+    def introspect(self):
+        with self.engine.connect() as c:
+            cc = qualname(c.connection.driver_connection)
+        return {"dialect": qualname(self.engine.dialect), "is_async": bool(self.engine.dialect.is_async),
+                "pool_class": qualname(self.engine.pool), "connection_class": cc}
+
+    def bench(self, sql, n):
+        from sqlalchemy import text
+        stmt = text(sql)
+        out = []
+        with self.engine.connect() as c:
+            for _ in range(n):
+                t0 = time.perf_counter_ns()
+                c.execute(stmt).fetchall()
+                out.append(time.perf_counter_ns() - t0)
+            c.rollback()
+        return out
+
+    def close(self):
+        self.engine.dispose()
+
+
+# ---------------------------------------------------------------- asyncpg
+
+_TAG_COUNT = re.compile(r"(\d+)$")
+
+
+def _status_rowcount(status):
+    m = _TAG_COUNT.search(status or "")
+    return int(m.group(1)) if m else -1
+
+
+class AsyncpgConn:
+    def __init__(self, engine, conn):
+        self.engine, self.c, self.tx = engine, conn, None
+
+    async def execute(self, sql, params):
+        return _status_rowcount(await self.c.execute(sql, *params))
+
+    async def executemany(self, sql, rows):
+        await self.c.executemany(sql, rows)
+        return -1  # asyncpg's executemany reports no row count
+
+    async def query(self, sql, params):
+        stmt = await self.c.prepare(sql)
+        cols = [{"name": a.name, "type": a.type.name} for a in stmt.get_attributes()]
+        rows = await stmt.fetch(*params)
+        return AsyncBuffered(cols, [list(r.values()) for r in rows])
+
+    async def begin(self):
+        t = self.c.transaction()
+        await t.start()
+        return AsyncpgTx(self, t)
+
+    async def release(self):
+        await self.engine.pool.release(self.c)
+
+
+class AsyncpgTx:
+    def __init__(self, conn, t):
+        self.conn, self.t = conn, t
+        self.execute, self.executemany, self.query = conn.execute, conn.executemany, conn.query
+
+    async def commit(self):
+        await self.t.commit()
+
+    async def rollback(self):
+        await self.t.rollback()
+
+
+class AsyncpgEngine:
+    @classmethod
+    async def open(cls, dsn, pool_max, app, profile):
+        import asyncpg
+        u, params = _parse_dsn(dsn)
+        kw = {}
+        # asyncpg would send unknown URL parameters as server settings.
+        if "connect_timeout" in params:
+            kw["timeout"] = float(params.pop("connect_timeout"))
+        dsn = urllib.parse.urlunsplit(u._replace(query=urllib.parse.urlencode(params)))
+        e = cls()
+        e.pool = await asyncpg.create_pool(dsn, min_size=0, max_size=pool_max or 10,
+                                           server_settings={"application_name": app}, **kw)
+        return e
+
+    async def acquire(self):
+        return AsyncpgConn(self, await self.pool.acquire())
+
+    async def introspect(self):
+        async with self.pool.acquire() as c:
+            real = getattr(c, "_con", c)
+            return {"dialect": "", "is_async": True, "pool_class": qualname(self.pool), "connection_class": qualname(real)}
+
+    async def bench(self, sql, n):
+        out = []
+        async with self.pool.acquire() as c:
+            for _ in range(n):
+                t0 = time.perf_counter_ns()
+                await c.fetch(sql)
+                out.append(time.perf_counter_ns() - t0)
+        return out
+
+    async def close(self):
+        await self.pool.close()
+
+
+# ---------------------------------------------------------------- registry
+
+class Adapter:
+    def __init__(self, name, engine_cls, is_async, driver_module):
+        self.name, self.engine_cls, self.is_async, self.driver_module = name, engine_cls, is_async, driver_module
+
+    def driver_version(self):
+        import importlib
+        parts = []
+        for m in self.driver_module.split("+"):
+            parts.append(f"{m} {importlib.import_module(m).__version__}")
+        return ", ".join(parts)
+
+    async def open(self, dsn, pool_max, app, profile):
+        if self.is_async:
+            return await self.engine_cls.open(dsn, pool_max, app, profile)
+        loop = asyncio.get_running_loop()
+        e = await loop.run_in_executor(EXECUTOR, functools.partial(self.engine_cls.open, dsn, pool_max, app, profile))
+        return Threaded(e)
+
+
+ADAPTERS = {a.name: a for a in [
+    Adapter("psycopg-async", PsycopgAsyncEngine, True, "psycopg"),
+    Adapter("psycopg-sync", PsycopgSyncEngine, False, "psycopg"),
+    Adapter("sqlalchemy-async", SAAsyncEngine, True, "sqlalchemy+psycopg"),
+    Adapter("sqlalchemy-sync", SASyncEngine, False, "sqlalchemy+psycopg"),
+    Adapter("asyncpg", AsyncpgEngine, True, "asyncpg"),
+]}

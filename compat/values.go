@@ -1,0 +1,488 @@
+package compat
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	"github.com/onsi/gomega/types"
+
+	"github.com/pgwire-conformance/pgwire-conformance/adapter"
+	"github.com/pgwire-conformance/pgwire-conformance/harness"
+	"github.com/pgwire-conformance/pgwire-conformance/profile"
+)
+
+// valueTimeout bounds each round-trip spec; each needs well under a second.
+const valueTimeout = SpecTimeout(30 * time.Second)
+
+// Every spec below inserts its values with parameters through the adapter
+// (row id i+1 holds value i), reads them back through the adapter, and has
+// the observer read what the server stored; both must equal what was sent.
+var _ = harness.ForEachAdapter("Compat: value round trips", Label("compat"), func(s *harness.Subject) {
+	s.It("round-trips int2, int4 and int8 at their minimum and maximum", harness.Reqs("COMPAT", "FR-002", "T005"), func(ctx SpecContext) {
+		obs := harness.Observer(ctx)
+		table := harness.Table(ctx, obs, "rt_int", "id int8 PRIMARY KEY, a int2, b int4, c int8")
+		e, _ := s.Open(ctx, 1)
+		sent := [][]any{
+			{int16(math.MinInt16), int32(math.MinInt32), int64(math.MinInt64)},
+			{int16(math.MaxInt16), int32(math.MaxInt32), int64(math.MaxInt64)},
+			{int16(0), int32(0), int64(0)},
+			{int16(-1), int32(-1), int64(-1)},
+			{nil, nil, nil},
+		}
+		insertRows(ctx, e, fmt.Sprintf("INSERT INTO %s (id, a, b, c) VALUES ($1, $2, $3, $4)", table), sent)
+
+		got := readBack(ctx, e, fmt.Sprintf("SELECT id, a, b, c FROM %s ORDER BY id", table), len(sent))
+		for i, row := range sent {
+			want := []any{int64(i + 1)}
+			for _, v := range row {
+				want = append(want, asInt64(v))
+			}
+			Expect(got[i]).To(Equal(want), "row %d through the adapter (integers come back as int64)", i+1)
+		}
+
+		rows, err := obs.Query(ctx, fmt.Sprintf("SELECT id, a, b, c FROM %s ORDER BY id", table))
+		Expect(err).NotTo(HaveOccurred())
+		i := 0
+		for rows.Next() {
+			var id int64
+			var a *int16
+			var b *int32
+			var c *int64
+			Expect(rows.Scan(&id, &a, &b, &c)).To(Succeed())
+			Expect([]any{id, deref(a), deref(b), deref(c)}).To(Equal(append([]any{int64(i + 1)}, sent[i]...)), "row %d as the observer sees it", i+1)
+			i++
+		}
+		Expect(rows.Err()).NotTo(HaveOccurred())
+		Expect(i).To(Equal(len(sent)), "rows the observer sees")
+	}, valueTimeout)
+
+	s.It("round-trips numeric exactly, without losing digits", harness.Reqs("COMPAT", "FR-002", "T005"), func(ctx SpecContext) {
+		obs := harness.Observer(ctx)
+		table := harness.Table(ctx, obs, "rt_numeric", "id int8 PRIMARY KEY, v numeric")
+		e, _ := s.Open(ctx, 1)
+		sent := []string{
+			"12345678901234567890.123456789",
+			"-98765432109876543210.000000001",
+			"0.000000000000000000000000000001",
+			"99999999999999999999999999999999999999",
+			"0",
+		}
+		rows := make([][]any, 0, len(sent)+1)
+		for _, v := range sent {
+			rows = append(rows, []any{v})
+		}
+		rows = append(rows, []any{nil})
+		insertRows(ctx, e, fmt.Sprintf("INSERT INTO %s (id, v) VALUES ($1, $2)", table), rows)
+
+		got := readBack(ctx, e, fmt.Sprintf("SELECT id, v FROM %s ORDER BY id", table), len(rows))
+		for i, want := range sent {
+			Expect(decimal(got[i][1])).To(Equal(decimal(want)), "row %d through the adapter: sent %s, got %#v", i+1, want, got[i][1])
+		}
+		Expect(got[len(sent)][1]).To(BeNil(), "a NULL numeric comes back as NULL")
+
+		obsRows := observed(ctx, obs, fmt.Sprintf("SELECT id, v::text FROM %s ORDER BY id", table), len(rows))
+		for i, want := range sent {
+			Expect(obsRows[i]).NotTo(BeNil(), "row %d: the server stored NULL", i+1)
+			Expect(decimal(*obsRows[i])).To(Equal(decimal(want)), "row %d as the observer sees it: %s", i+1, *obsRows[i])
+		}
+		Expect(obsRows[len(sent)]).To(BeNil(), "the NULL row as the observer sees it")
+	}, valueTimeout)
+
+	s.It("round-trips float8 bit for bit, including 0.1, 1e308 and -0", harness.Reqs("COMPAT", "FR-002", "T005"), func(ctx SpecContext) {
+		obs := harness.Observer(ctx)
+		table := harness.Table(ctx, obs, "rt_float", "id int8 PRIMARY KEY, v float8")
+		e, _ := s.Open(ctx, 1)
+		sent := []float64{0.1, 1e308, math.Copysign(0, -1), 0, -1.5, math.Pi, 1.0 / 3, math.MaxFloat64, -2.2250738585072014e-308, 123456789.000001}
+		rows := make([][]any, len(sent))
+		for i, v := range sent {
+			rows[i] = []any{v}
+		}
+		insertRows(ctx, e, fmt.Sprintf("INSERT INTO %s (id, v) VALUES ($1, $2)", table), rows)
+
+		got := readBack(ctx, e, fmt.Sprintf("SELECT id, v FROM %s ORDER BY id", table), len(sent))
+		for i, want := range sent {
+			Expect(got[i][1]).To(BeAssignableToTypeOf(float64(0)), "row %d: float8 comes back as float64", i+1)
+			Expect(bits(got[i][1].(float64))).To(Equal(bits(want)), "row %d through the adapter: sent %v, got %v", i+1, want, got[i][1])
+		}
+
+		q, err := obs.Query(ctx, fmt.Sprintf("SELECT v FROM %s ORDER BY id", table))
+		Expect(err).NotTo(HaveOccurred())
+		var v float64
+		i := 0
+		_, err = pgx.ForEachRow(q, []any{&v}, func() error {
+			if i < len(sent) && bits(v) != bits(sent[i]) {
+				return fmt.Errorf("row %d as the observer sees it: %v (bits %s), sent %v (bits %s)", i+1, v, bits(v), sent[i], bits(sent[i]))
+			}
+			i++
+			return nil
+		})
+		Expect(err).NotTo(HaveOccurred())
+		Expect(i).To(Equal(len(sent)), "rows the observer sees")
+	}, valueTimeout)
+
+	s.It("round-trips text, keeping the empty string distinct from NULL", harness.Reqs("COMPAT", "FR-002", "T005"), func(ctx SpecContext) {
+		obs := harness.Observer(ctx)
+		table := harness.Table(ctx, obs, "rt_text", "id int8 PRIMARY KEY, v text")
+		e, _ := s.Open(ctx, 1)
+		sent := []any{
+			"",
+			nil,
+			"plain",
+			`it's "quoted"; a \backslash\ and $1 -- not a comment`,
+			"ünïcödé ✓ 日本語 😀",
+			"  leading and trailing spaces  ",
+			"line one\nline two\r\n\ttabbed",
+			strings.Repeat("0123456789", 10_000),
+		}
+		rows := make([][]any, len(sent))
+		for i, v := range sent {
+			rows[i] = []any{v}
+		}
+		insertRows(ctx, e, fmt.Sprintf("INSERT INTO %s (id, v) VALUES ($1, $2)", table), rows)
+
+		got := readBack(ctx, e, fmt.Sprintf("SELECT id, v FROM %s ORDER BY id", table), len(sent))
+		for i, want := range sent {
+			Expect(got[i][1]).To(same(want), "row %d through the adapter (the empty string must not become NULL, nor NULL the empty string)", i+1)
+		}
+
+		obsRows := observed(ctx, obs, fmt.Sprintf("SELECT id, v FROM %s ORDER BY id", table), len(sent))
+		for i, want := range sent {
+			if want == nil {
+				Expect(obsRows[i]).To(BeNil(), "row %d as the observer sees it: NULL", i+1)
+				continue
+			}
+			Expect(obsRows[i]).NotTo(BeNil(), "row %d as the observer sees it: %q, not NULL", i+1, want)
+			Expect(*obsRows[i]).To(Equal(want), "row %d as the observer sees it", i+1)
+		}
+		var empty, null int64
+		Expect(obs.QueryRow(ctx, fmt.Sprintf("SELECT (SELECT count(*) FROM %[1]s WHERE v = ''), (SELECT count(*) FROM %[1]s WHERE v IS NULL)", table)).
+			Scan(&empty, &null)).To(Succeed())
+		Expect([]int64{empty, null}).To(Equal([]int64{1, 1}), "the server holds exactly one empty string and one NULL")
+	}, valueTimeout)
+
+	s.It("round-trips bool true, false and NULL", harness.Reqs("COMPAT", "FR-002", "T005"), func(ctx SpecContext) {
+		obs := harness.Observer(ctx)
+		table := harness.Table(ctx, obs, "rt_bool", "id int8 PRIMARY KEY, v bool")
+		e, _ := s.Open(ctx, 1)
+		sent := []any{true, false, nil}
+		rows := [][]any{{true}, {false}, {nil}}
+		insertRows(ctx, e, fmt.Sprintf("INSERT INTO %s (id, v) VALUES ($1, $2)", table), rows)
+
+		got := readBack(ctx, e, fmt.Sprintf("SELECT id, v FROM %s ORDER BY id", table), len(sent))
+		for i, want := range sent {
+			Expect(got[i][1]).To(same(want), "row %d through the adapter: booleans come back as bool, not 1/0", i+1)
+		}
+		Expect(adapter.Scalar(ctx, e, fmt.Sprintf("SELECT count(*) FROM %s WHERE v", table))).To(BeEquivalentTo(1),
+			"a bool column is usable as a WHERE condition")
+
+		q, err := obs.Query(ctx, fmt.Sprintf("SELECT v FROM %s ORDER BY id", table))
+		Expect(err).NotTo(HaveOccurred())
+		var seen []any
+		var v *bool
+		_, err = pgx.ForEachRow(q, []any{&v}, func() error { seen = append(seen, deref(v)); return nil })
+		Expect(err).NotTo(HaveOccurred())
+		Expect(seen).To(Equal(sent), "as the observer sees them")
+	}, valueTimeout)
+
+	s.It("round-trips date, from a time value and from an ISO string", harness.Reqs("COMPAT", "FR-002", "T005"), func(ctx SpecContext) {
+		obs := harness.Observer(ctx)
+		table := harness.Table(ctx, obs, "rt_date", "id int8 PRIMARY KEY, v date")
+		e, _ := s.Open(ctx, 1)
+		rows := [][]any{
+			{time.Date(2024, 2, 29, 0, 0, 0, 0, time.UTC)},
+			{time.Date(1970, 1, 1, 0, 0, 0, 0, time.UTC)},
+			{time.Date(1999, 12, 31, 0, 0, 0, 0, time.UTC)},
+			{"2000-02-29"},
+			{nil},
+		}
+		want := []any{"2024-02-29", "1970-01-01", "1999-12-31", "2000-02-29", nil}
+		insertRows(ctx, e, fmt.Sprintf("INSERT INTO %s (id, v) VALUES ($1, $2)", table), rows)
+
+		got := readBack(ctx, e, fmt.Sprintf("SELECT id, v FROM %s ORDER BY id", table), len(rows))
+		for i := range rows {
+			Expect(calendarDate(got[i][1])).To(same(want[i]), "row %d through the adapter: %#v", i+1, got[i][1])
+		}
+
+		q, err := obs.Query(ctx, fmt.Sprintf("SELECT v FROM %s ORDER BY id", table))
+		Expect(err).NotTo(HaveOccurred())
+		var seen []any
+		var v *time.Time
+		_, err = pgx.ForEachRow(q, []any{&v}, func() error {
+			if v == nil {
+				seen = append(seen, nil)
+			} else {
+				seen = append(seen, calendarDate(*v))
+			}
+			return nil
+		})
+		Expect(err).NotTo(HaveOccurred())
+		Expect(seen).To(Equal(want), "as the observer sees them")
+	}, valueTimeout)
+
+	s.It("round-trips timestamptz to the microsecond, from non-UTC zones", harness.Reqs("COMPAT", "FR-002", "T005"), func(ctx SpecContext) {
+		obs := harness.Observer(ctx)
+		table := harness.Table(ctx, obs, "rt_timestamptz", "id int8 PRIMARY KEY, v timestamptz")
+		e, _ := s.Open(ctx, 1)
+		india := time.FixedZone("UTC+05:30", 5*3600+30*60)
+		pacific := time.FixedZone("UTC-08:00", -8*3600)
+		want := []time.Time{
+			time.Date(2024, 2, 29, 23, 59, 58, 123456000, india),
+			time.Date(1999, 12, 31, 23, 59, 59, 999999000, time.UTC),
+			time.Date(2038, 1, 19, 3, 14, 8, 1000, pacific),
+			time.Date(1969, 7, 20, 20, 17, 40, 0, time.UTC),
+			time.Date(2024, 2, 29, 23, 59, 58, 123456000, india),
+		}
+		rows := [][]any{{want[0]}, {want[1]}, {want[2]}, {want[3]}, {"2024-02-29 23:59:58.123456+05:30"}}
+		insertRows(ctx, e, fmt.Sprintf("INSERT INTO %s (id, v) VALUES ($1, $2)", table), rows)
+
+		got := readBack(ctx, e, fmt.Sprintf("SELECT id, v FROM %s ORDER BY id", table), len(rows))
+		for i, w := range want {
+			Expect(got[i][1]).To(BeAssignableToTypeOf(time.Time{}), "row %d: timestamptz comes back as a time", i+1)
+			Expect(got[i][1].(time.Time).UTC()).To(Equal(w.UTC()), "row %d through the adapter: the same instant, to the microsecond", i+1)
+		}
+
+		q, err := obs.Query(ctx, fmt.Sprintf("SELECT v FROM %s ORDER BY id", table))
+		Expect(err).NotTo(HaveOccurred())
+		var seen []time.Time
+		var v time.Time
+		_, err = pgx.ForEachRow(q, []any{&v}, func() error { seen = append(seen, v.UTC()); return nil })
+		Expect(err).NotTo(HaveOccurred())
+		utc := make([]time.Time, len(want))
+		for i, w := range want {
+			utc[i] = w.UTC()
+		}
+		Expect(seen).To(Equal(utc), "as the observer sees them")
+	}, valueTimeout)
+
+	s.It("round-trips bytea: empty, NULL and every byte 0x00-0xFF", harness.Reqs("COMPAT", "FR-002", "T005"), func(ctx SpecContext) {
+		obs := harness.Observer(ctx)
+		table := harness.Table(ctx, obs, "rt_bytea", "id int8 PRIMARY KEY, v bytea")
+		e, _ := s.Open(ctx, 1)
+		all := make([]byte, 256)
+		for i := range all {
+			all[i] = byte(i)
+		}
+		sent := []any{[]byte{}, nil, all, []byte(`\x00'"\\`), []byte{0}}
+		rows := make([][]any, len(sent))
+		for i, v := range sent {
+			rows[i] = []any{v}
+		}
+		insertRows(ctx, e, fmt.Sprintf("INSERT INTO %s (id, v) VALUES ($1, $2)", table), rows)
+
+		got := readBack(ctx, e, fmt.Sprintf("SELECT id, v FROM %s ORDER BY id", table), len(sent))
+		for i, want := range sent {
+			// Equal tells []byte{} from nil: an empty bytea is not NULL.
+			Expect(got[i][1]).To(same(want), "row %d through the adapter", i+1)
+		}
+
+		q, err := obs.Query(ctx, fmt.Sprintf("SELECT v, v IS NULL FROM %s ORDER BY id", table))
+		Expect(err).NotTo(HaveOccurred())
+		i := 0
+		var v []byte
+		var isNull bool
+		_, err = pgx.ForEachRow(q, []any{&v, &isNull}, func() error {
+			defer func() { i++ }()
+			if i >= len(sent) {
+				return nil
+			}
+			if sent[i] == nil {
+				if !isNull {
+					return fmt.Errorf("row %d as the observer sees it: %x, want NULL", i+1, v)
+				}
+				return nil
+			}
+			if isNull || string(v) != string(sent[i].([]byte)) {
+				return fmt.Errorf("row %d as the observer sees it: %x (NULL %v), want %x", i+1, v, isNull, sent[i])
+			}
+			return nil
+		})
+		Expect(err).NotTo(HaveOccurred())
+		Expect(i).To(Equal(len(sent)), "rows the observer sees")
+	}, valueTimeout)
+
+	s.It("round-trips json and jsonb, keeping JSON null distinct from SQL NULL", harness.Reqs("COMPAT", "FR-002", "T005"), func(ctx SpecContext) {
+		obs := harness.Observer(ctx)
+		table := harness.Table(ctx, obs, "rt_json", "id int8 PRIMARY KEY, j json, jb jsonb")
+		e, _ := s.Open(ctx, 1)
+		sent := []any{
+			`{"a": 1, "b": [true, null, "x"], "c": {"d": 1.5, "e": "ü \"quoted\" \\ \u00e9"}}`,
+			`[]`,
+			`"just a string"`,
+			`null`,
+			`12345678901234567890`,
+			nil,
+		}
+		rows := make([][]any, len(sent))
+		for i, v := range sent {
+			rows[i] = []any{v, v}
+		}
+		insertRows(ctx, e, fmt.Sprintf("INSERT INTO %s (id, j, jb) VALUES ($1, $2, $3)", table), rows)
+
+		got := readBack(ctx, e, fmt.Sprintf("SELECT id, j, jb FROM %s ORDER BY id", table), len(sent))
+		for i, want := range sent {
+			for col, name := range []string{"json", "jsonb"} {
+				v := got[i][col+1]
+				if want == nil {
+					Expect(v).To(BeNil(), "row %d %s through the adapter: SQL NULL", i+1, name)
+					continue
+				}
+				Expect(canonicalJSON(v)).To(Equal(canonicalJSON(want)), "row %d %s through the adapter: %#v", i+1, name, v)
+			}
+		}
+
+		q, err := obs.Query(ctx, fmt.Sprintf("SELECT j::text, jb::text FROM %s ORDER BY id", table))
+		Expect(err).NotTo(HaveOccurred())
+		i := 0
+		var j, jb *string
+		_, err = pgx.ForEachRow(q, []any{&j, &jb}, func() error {
+			defer func() { i++ }()
+			if i >= len(sent) {
+				return nil
+			}
+			for _, v := range []*string{j, jb} {
+				switch {
+				case sent[i] == nil && v != nil:
+					return fmt.Errorf("row %d as the observer sees it: %s, want SQL NULL", i+1, *v)
+				case sent[i] != nil && v == nil:
+					return fmt.Errorf("row %d as the observer sees it: SQL NULL, want %s", i+1, sent[i])
+				case sent[i] != nil && canonicalJSON(*v) != canonicalJSON(sent[i]):
+					return fmt.Errorf("row %d as the observer sees it: %s, want %s", i+1, *v, sent[i])
+				}
+			}
+			return nil
+		})
+		Expect(err).NotTo(HaveOccurred())
+		Expect(i).To(Equal(len(sent)), "rows the observer sees")
+	}, valueTimeout)
+
+	s.It("round-trips a vector through the profile's vector parameter", harness.Reqs("COMPAT", "FR-004", "EC-3", "T025"), func(ctx SpecContext) {
+		p := harness.Profile()
+		obs := harness.Observer(ctx)
+		table := harness.Table(ctx, obs, "rt_vector", "id int8 PRIMARY KEY, v "+p.VectorType(4))
+		e, _ := s.Open(ctx, 1)
+		sent := [][]float32{{1, 0.1, -2.5, 3e-5}, {0.5, 0, -0.25, 1e6}, nil}
+		rows := make([][]any, len(sent))
+		for i, v := range sent {
+			if v == nil {
+				rows[i] = []any{nil}
+			} else {
+				rows[i] = []any{profile.VectorLiteral(v)}
+			}
+		}
+		insertRows(ctx, e, fmt.Sprintf("INSERT INTO %s (id, v) VALUES ($1, %s)", table, p.VectorParam(2)), rows)
+
+		got := readBack(ctx, e, fmt.Sprintf("SELECT id, v FROM %s ORDER BY id", table), len(sent))
+		for i, want := range sent {
+			if want == nil {
+				Expect(got[i][1]).To(BeNil(), "row %d through the adapter: NULL", i+1)
+				continue
+			}
+			Expect(vector(got[i][1])).To(Equal(want), "row %d through the adapter: %#v", i+1, got[i][1])
+		}
+
+		obsRows := observed(ctx, obs, fmt.Sprintf("SELECT id, v FROM %s ORDER BY id", table), len(sent))
+		for i, want := range sent {
+			if want == nil {
+				Expect(obsRows[i]).To(BeNil(), "row %d as the observer sees it: NULL", i+1)
+				continue
+			}
+			Expect(obsRows[i]).NotTo(BeNil(), "row %d as the observer sees it", i+1)
+			Expect(vector(*obsRows[i])).To(Equal(want), "row %d as the observer sees it: %s", i+1, *obsRows[i])
+		}
+	}, valueTimeout, Label("vector"))
+})
+
+// insertRows runs insert once per row through the engine with the row's id
+// (1, 2, …) as $1 and the row's values after it; each must affect one row.
+func insertRows(ctx context.Context, e adapter.Engine, insert string, rows [][]any) {
+	GinkgoHelper()
+	for i, r := range rows {
+		args := append([]any{int64(i + 1)}, r...)
+		Expect(e.Exec(ctx, insert, args...)).To(Equal(int64(1)), "insert row %d through the adapter: %v", i+1, r)
+	}
+}
+
+// readBack runs query (ids first, ordered) through the engine and checks it
+// returns n rows with ids 1…n.
+func readBack(ctx context.Context, e adapter.Engine, query string, n int) [][]any {
+	GinkgoHelper()
+	rows, err := e.Query(ctx, query)
+	Expect(err).NotTo(HaveOccurred(), "query through the adapter")
+	all, err := rows.FetchAll(ctx)
+	Expect(err).NotTo(HaveOccurred(), "fetch through the adapter")
+	Expect(rows.Close(ctx)).To(Succeed())
+	Expect(all).To(HaveLen(n), "rows read back through the adapter")
+	for i, r := range all {
+		Expect(r[0]).To(Equal(int64(i+1)), "id of row %d", i+1)
+	}
+	return all
+}
+
+// observed reads (id, text) rows through the observer and checks the ids
+// are 1…n; a NULL value is a nil pointer.
+func observed(ctx context.Context, obs *pgx.Conn, query string, n int) []*string {
+	GinkgoHelper()
+	q, err := obs.Query(ctx, query)
+	Expect(err).NotTo(HaveOccurred(), "observer: %s", query)
+	var out []*string
+	var id int64
+	var v *string
+	_, err = pgx.ForEachRow(q, []any{&id, &v}, func() error {
+		if id != int64(len(out)+1) {
+			return fmt.Errorf("observer: row %d has id %d", len(out)+1, id)
+		}
+		out = append(out, v)
+		return nil
+	})
+	Expect(err).NotTo(HaveOccurred())
+	Expect(out).To(HaveLen(n), "rows the observer sees")
+	return out
+}
+
+// asInt64 widens a sent integer to the int64 the adapter returns.
+func asInt64(v any) any {
+	switch x := v.(type) {
+	case int16:
+		return int64(x)
+	case int32:
+		return int64(x)
+	}
+	return v
+}
+
+// same is Equal(want), or BeNil() for a NULL (Equal refuses nil).
+func same(want any) types.GomegaMatcher {
+	if want == nil {
+		return BeNil()
+	}
+	return Equal(want)
+}
+
+// deref turns a scanned pointer into its value, or an untyped nil for NULL.
+func deref[T any](p *T) any {
+	if p == nil {
+		return nil
+	}
+	return *p
+}
+
+func bits(f float64) string { return fmt.Sprintf("%016x", math.Float64bits(f)) }
+
+// calendarDate is the date a returned date value names, in the value's own
+// zone; it must be midnight there. Anything else is reported as is.
+func calendarDate(v any) any {
+	t, ok := v.(time.Time)
+	if !ok {
+		return v
+	}
+	if h, m, s := t.Clock(); h != 0 || m != 0 || s != 0 || t.Nanosecond() != 0 {
+		return "not midnight: " + t.String()
+	}
+	return t.Format("2006-01-02")
+}

@@ -1,0 +1,151 @@
+package containers
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"io/fs"
+	"net"
+	"path"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/moby/moby/api/types/build"
+	"github.com/moby/moby/client"
+	"github.com/testcontainers/testcontainers-go"
+)
+
+// EnsureBackend is Build.Ensure for a driver backend whose source lives
+// outside images/: the files of src (an embedded backend package) are added
+// to the build context under dir (e.g. "backend"), and they enter the
+// content-addressed tag, so a change to the backend's code makes a new
+// image and an unchanged one is reused without building.
+func EnsureBackend(ctx context.Context, cli *testcontainers.DockerClient, base string, b Build, src fs.FS, dir string) (tag string, built bool, err error) {
+	ok, baseID, err := ImageExists(ctx, cli, base)
+	if err != nil {
+		return "", false, err
+	}
+	if !ok {
+		return "", false, fmt.Errorf("base image %s is missing and cannot be pulled here: run `make images` (scripts/build-base.sh) first", base)
+	}
+	files, err := b.files()
+	if err != nil {
+		return "", false, err
+	}
+	err = fs.WalkDir(src, ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		data, err := fs.ReadFile(src, p)
+		if err != nil {
+			return err
+		}
+		name := p
+		if rest, ok := strings.CutPrefix(p, dir+"/"); ok {
+			name = rest
+		}
+		files = append(files, file{name: path.Join(dir, name), data: data, mode: 0o644})
+		return nil
+	})
+	if err != nil {
+		return "", false, fmt.Errorf("read backend source for %s: %w", b.Repo, err)
+	}
+	sort.Slice(files, func(i, j int) bool { return files[i].name < files[j].name })
+	h := sha256.New()
+	for _, f := range files {
+		fmt.Fprintf(h, "%s\x00%d\x00", f.name, len(f.data))
+		h.Write(f.data)
+	}
+	h.Write([]byte(baseID))
+	tag = b.Repo + ":" + hex.EncodeToString(h.Sum(nil))[:12]
+	if ok, _, err := ImageExists(ctx, cli, tag); err != nil || ok {
+		return tag, false, err
+	}
+	ctxTar, err := tarFiles(files)
+	if err != nil {
+		return "", false, err
+	}
+	res, err := cli.ImageBuild(ctx, ctxTar, client.ImageBuildOptions{
+		Tags:        []string{tag},
+		BuildArgs:   map[string]*string{"BASE": &base},
+		Remove:      true,
+		ForceRemove: true,
+		Version:     build.BuilderV1,
+		Labels:      map[string]string{LabelSuite: "image"},
+	})
+	if err != nil {
+		return "", false, fmt.Errorf("build %s: %w", tag, err)
+	}
+	defer res.Body.Close()
+	if err := readBuildStream(res.Body); err != nil {
+		return "", false, fmt.Errorf("build %s from %s: %w", tag, b.Dir, err)
+	}
+	return tag, true, nil
+}
+
+func tarFiles(files []file) (io.Reader, error) {
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	for _, f := range files {
+		if err := tw.WriteHeader(&tar.Header{Name: path.Clean(f.name), Mode: f.mode, Size: int64(len(f.data))}); err != nil {
+			return nil, err
+		}
+		if _, err := tw.Write(f.data); err != nil {
+			return nil, err
+		}
+	}
+	return &buf, tw.Close()
+}
+
+// Add starts one more service on the stack's network (a driver backend
+// next to the target). Terminate removes it with the rest, on every path;
+// on error it is removed at once and the error carries its log tail.
+func (s *Stack) Add(ctx context.Context, svc Service, timeout time.Duration) error {
+	if s == nil || s.net == nil {
+		return fmt.Errorf("add %s: the stack is not running", svc.Alias)
+	}
+	if _, dup := s.running[svc.Alias]; dup {
+		return fmt.Errorf("add %s: a service of that name is already running", svc.Alias)
+	}
+	if err := EnsurePresent(ctx, s.cli, svc.Image); err != nil {
+		return err
+	}
+	s.services = append(s.services, svc)
+	if err := s.start(ctx, svc, timeout); err != nil {
+		tail := s.LogTail(ctx, svc.Alias, 15)
+		if c, ok := s.running[svc.Alias]; ok {
+			_ = c.Terminate(context.WithoutCancel(ctx), testcontainers.StopTimeout(time.Second))
+			delete(s.running, svc.Alias)
+		}
+		if tail != "" {
+			return fmt.Errorf("%w\n--- last log lines of %s ---\n%s", err, svc.Alias, tail)
+		}
+		return err
+	}
+	return nil
+}
+
+// NetworkAddress maps an address the host uses for one of the stack's
+// services (its container IP or published port, as Endpoint gives) to the
+// address other containers on the stack's network use: alias:port.
+func (s *Stack) NetworkAddress(ctx context.Context, hostPort string) (string, bool) {
+	if s == nil {
+		return "", false
+	}
+	for _, svc := range s.services {
+		ep, err := s.Endpoint(ctx, svc.Alias)
+		if err != nil {
+			continue
+		}
+		if net.JoinHostPort(ep.Host, ep.Port) == hostPort {
+			port, _, _ := strings.Cut(svc.Port, "/")
+			return net.JoinHostPort(svc.Alias, port), true
+		}
+	}
+	return "", false
+}

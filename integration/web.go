@@ -1,0 +1,282 @@
+package integration
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"reflect"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	"github.com/pgwire-conformance/pgwire-conformance/fixtures"
+	"github.com/pgwire-conformance/pgwire-conformance/harness"
+	"github.com/pgwire-conformance/pgwire-conformance/profile"
+)
+
+const (
+	// poolMax is the engine's pool size; concurrent is the number of
+	// requests in flight at once, well above it.
+	poolMax    = 5
+	concurrent = 50
+	// The searched table: the seed's 128 dimensions, top 5.
+	rows, dim, k = 200, 128, 5
+	scoreTol     = 1e-5
+	// httpTimeout bounds every HTTP call of the specs.
+	httpTimeout = 15 * time.Second
+	webTimeout  = SpecTimeout(90 * time.Second)
+)
+
+// web is one running App and a client for it.
+type web struct {
+	url    string
+	client *http.Client
+	app    string // the engine's application_name
+	rows   []fixtures.Row
+	obs    *pgx.Conn
+}
+
+// start seeds a vector table through the observer, opens the adapter's
+// engine with pool max 5 and serves the App on 127.0.0.1.
+func start(ctx SpecContext, s *harness.Subject) *web {
+	GinkgoHelper()
+	p := harness.Profile()
+	obs := harness.Observer(ctx)
+	data := fixtures.Rows(rows, dim)
+	table := harness.Table(ctx, obs, "web_vectors", fixtures.VectorTableDDL(p, dim))
+	Expect(fixtures.Seed(ctx, obs, p, table, data)).To(Succeed(), "observer: seed %s", table)
+	e, app := s.Open(ctx, poolMax)
+
+	srv := httptest.NewServer(NewApp(e, p, table)) // listens on 127.0.0.1:0
+	DeferCleanup(srv.Close)                        // before the engine closes
+	tr := &http.Transport{MaxIdleConnsPerHost: concurrent}
+	DeferCleanup(tr.CloseIdleConnections)
+	return &web{url: srv.URL, client: &http.Client{Timeout: httpTimeout, Transport: tr}, app: app, rows: data, obs: obs}
+}
+
+// call makes one request and returns the status, content type and body.
+func (w *web) call(ctx context.Context, method, path string, body any) (int, string, []byte, error) {
+	var r io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return 0, "", nil, err
+		}
+		r = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, w.url+path, r)
+	if err != nil {
+		return 0, "", nil, err
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := w.client.Do(req)
+	if err != nil {
+		return 0, "", nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	return resp.StatusCode, resp.Header.Get("Content-Type"), b, err
+}
+
+// expectJSON makes a request and expects 200 with a JSON body.
+func (w *web) expectJSON(ctx context.Context, method, path string, body any) []byte {
+	GinkgoHelper()
+	status, ctype, b, err := w.call(ctx, method, path, body)
+	Expect(err).NotTo(HaveOccurred(), "%s %s", method, path)
+	Expect(status).To(Equal(http.StatusOK), "%s %s answered %s", method, path, b)
+	Expect(ctype).To(Equal("application/json"), "%s %s content type", method, path)
+	return b
+}
+
+// checkSearch compares a /search answer with the ground truth.
+func checkSearch(body []byte, want []fixtures.Hit) error {
+	var got []fixtures.Hit
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&got); err != nil {
+		return fmt.Errorf("decode %s: %w", body, err)
+	}
+	if fmt.Sprint(fixtures.IDs(got)) != fmt.Sprint(fixtures.IDs(want)) {
+		return fmt.Errorf("ids %v, want %v (ground truth %v)", fixtures.IDs(got), fixtures.IDs(want), want)
+	}
+	for i := range want {
+		if d := got[i].Score - want[i].Score; d > scoreTol || d < -scoreTol {
+			return fmt.Errorf("rank %d (id %d): score %v, want %v ± %g", i+1, want[i].ID, got[i].Score, want[i].Score, scoreTol)
+		}
+	}
+	return nil
+}
+
+// request is one of the mixed requests of the concurrency specs, with the
+// check of its answer.
+type request struct {
+	method, path string
+	body         any
+	check        func([]byte) error
+}
+
+// mixed returns n requests cycling through /health, /test and /search,
+// each search with its own query vector and ground truth.
+func (w *web) mixed(n int) []request {
+	queries := fixtures.Queries(20, dim)
+	matches := func(want string) func([]byte) error {
+		return func(b []byte) error {
+			if !jsonEqual(b, want) {
+				return fmt.Errorf("body %s, want %s", b, want)
+			}
+			return nil
+		}
+	}
+	out := make([]request, n)
+	for i := range out {
+		switch i % 3 {
+		case 0:
+			out[i] = request{"GET", "/health", nil, matches(`{"status":"ok","db":true}`)}
+		case 1:
+			out[i] = request{"GET", "/test", nil, matches(`{"value":1}`)}
+		default:
+			q := queries[(i/3)%len(queries)]
+			want := fixtures.TopK(w.rows, q, k)
+			out[i] = request{"POST", "/search", SearchRequest{Vector: q, K: k}, func(b []byte) error { return checkSearch(b, want) }}
+		}
+	}
+	return out
+}
+
+// runAll sends every request at once and returns one error per failed request.
+func (w *web) runAll(ctx context.Context, reqs []request) []error {
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var errs []error
+	startLine := make(chan struct{})
+	for i, r := range reqs {
+		wg.Go(func() {
+			defer GinkgoRecover()
+			<-startLine
+			status, ctype, b, err := w.call(ctx, r.method, r.path, r.body)
+			switch {
+			case err != nil:
+			case status != http.StatusOK:
+				err = fmt.Errorf("status %d: %s", status, b)
+			case ctype != "application/json":
+				err = fmt.Errorf("content type %q", ctype)
+			default:
+				err = r.check(b)
+			}
+			if err != nil {
+				mu.Lock()
+				errs = append(errs, fmt.Errorf("request %d %s %s: %w", i, r.method, r.path, err))
+				mu.Unlock()
+			}
+		})
+	}
+	close(startLine)
+	wg.Wait()
+	return errs
+}
+
+func jsonEqual(got []byte, want string) bool {
+	var a, b any
+	return json.Unmarshal(got, &a) == nil && json.Unmarshal([]byte(want), &b) == nil && reflect.DeepEqual(a, b)
+}
+
+var _ = harness.ForEachAdapter("Integration: web application", Label("http"), func(s *harness.Subject) {
+	s.It("GET /health runs SELECT 1 on a per-request connection and answers status ok, db true", harness.Reqs("FR-014", "T019", "T020"), func(ctx SpecContext) {
+		w := start(ctx, s)
+		Expect(w.expectJSON(ctx, "GET", "/health", nil)).To(MatchJSON(`{"status":"ok","db":true}`))
+	}, webTimeout)
+
+	s.It("GET /test answers the value of SELECT 1", harness.Reqs("FR-014", "T008", "T020"), func(ctx SpecContext) {
+		w := start(ctx, s)
+		Expect(w.expectJSON(ctx, "GET", "/test", nil)).To(MatchJSON(`{"value":1}`))
+	}, webTimeout)
+
+	s.It("POST /search answers the 5 nearest rows by cosine similarity, as computed in Go", harness.Reqs("FR-014", "T009", "T020"), func(ctx SpecContext) {
+		w := start(ctx, s)
+		q := fixtures.Query(dim)
+		body := w.expectJSON(ctx, "POST", "/search", SearchRequest{Vector: q, K: k})
+		Expect(checkSearch(body, fixtures.TopK(w.rows, q, k))).To(Succeed())
+		// A search with a row's own vector finds that row first, score 1.
+		self := w.rows[41]
+		var got []fixtures.Hit
+		Expect(json.Unmarshal(w.expectJSON(ctx, "POST", "/search", SearchRequest{Vector: self.Embedding, K: 1}), &got)).To(Succeed())
+		Expect(got).To(HaveLen(1))
+		Expect(got[0].ID).To(Equal(self.ID), "searching with row %d's vector", self.ID)
+		Expect(got[0].Score).To(BeNumerically("~", 1.0, 1e-6))
+	}, webTimeout)
+
+	s.It("serves 50 concurrent requests on a pool of 5, every answer correct", harness.Reqs("FR-014", "T008", "T009", "T019", "T020"), func(ctx SpecContext) {
+		w := start(ctx, s)
+		began := time.Now()
+		errs := w.runAll(ctx, w.mixed(concurrent))
+		GinkgoWriter.Printf("%d concurrent requests on pool max %d: %s\n", concurrent, poolMax, time.Since(began))
+		Expect(errs).To(BeEmpty(), "every request answers 200 with the right body")
+		// The pool still serves after the burst: every connection came back.
+		Expect(w.expectJSON(ctx, "GET", "/health", nil)).To(MatchJSON(`{"status":"ok","db":true}`))
+	}, webTimeout)
+
+	s.It("never holds more than 5 server connections while serving 50 concurrent requests", harness.Reqs("FR-014", "T008", "T019", "T020"), func(ctx SpecContext) {
+		w := start(ctx, s)
+		stop := make(chan struct{})
+		polled := make(chan poll, 1)
+		go func() {
+			defer GinkgoRecover()
+			polled <- pollConnections(ctx, w.obs, w.app, stop)
+		}()
+		errs := w.runAll(ctx, w.mixed(concurrent))
+		close(stop)
+		var p poll
+		Eventually(polled).WithContext(ctx).WithTimeout(5 * time.Second).Should(Receive(&p))
+		GinkgoWriter.Printf("%d requests, pool max %d: %d polls, at most %d server connections\n", concurrent, poolMax, p.polls, p.max)
+		Expect(errs).To(BeEmpty(), "every request answers 200 with the right body")
+		Expect(p.err).NotTo(HaveOccurred(), "observer counting the engine's server connections")
+		Expect(p.max).To(BeNumerically(">=", 1), "the observer sees the engine's connections (else it counts the wrong ones)")
+		Expect(p.max).To(BeNumerically("<=", poolMax), "server connections at once must not exceed the pool maximum")
+	}, webTimeout, harness.NeedsFeature{profile.ConnectionView})
+})
+
+type poll struct {
+	polls, max int
+	err        error
+}
+
+// pollConnections counts the engine's server connections every 10 ms until
+// stop is closed, and once more after.
+func pollConnections(ctx context.Context, obs *pgx.Conn, app string, stop <-chan struct{}) poll {
+	var p poll
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	sample := func() bool {
+		n, err := harness.ServerConnections(ctx, obs, app)
+		if err != nil {
+			p.err = err
+			return false
+		}
+		p.polls++
+		p.max = max(p.max, n)
+		return true
+	}
+	for {
+		if !sample() {
+			return p
+		}
+		select {
+		case <-stop:
+			sample()
+			return p
+		case <-ctx.Done():
+			p.err = ctx.Err()
+			return p
+		case <-tick.C:
+		}
+	}
+}

@@ -1,0 +1,114 @@
+package iris_features
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	"github.com/pgwire-conformance/pgwire-conformance/adapter"
+	"github.com/pgwire-conformance/pgwire-conformance/fixtures"
+	"github.com/pgwire-conformance/pgwire-conformance/harness"
+)
+
+// queryAll runs sql through q (the adapter under test) and returns every row.
+func queryAll(ctx context.Context, q adapter.Querier, sql string, args ...any) [][]any {
+	GinkgoHelper()
+	rows, err := q.Query(ctx, sql, args...)
+	Expect(err).NotTo(HaveOccurred(), "adapter: %s", sql)
+	all, err := rows.FetchAll(ctx)
+	Expect(err).NotTo(HaveOccurred(), "adapter: fetch %s", sql)
+	Expect(rows.Close(ctx)).To(Succeed(), "adapter: close cursor of %s", sql)
+	return all
+}
+
+// seededTable creates a vector table of dimension dim through the observer
+// and fills it with rows, also through the observer.
+func seededTable(ctx context.Context, obs *pgx.Conn, prefix string, rows []fixtures.Row, dim int) string {
+	GinkgoHelper()
+	p := harness.Profile()
+	table := harness.Table(ctx, obs, prefix, fixtures.VectorTableDDL(p, dim))
+	Expect(fixtures.Seed(ctx, obs, p, table, rows)).To(Succeed(), "observer: seed %s", table)
+	return table
+}
+
+// observedVectors reads every (id, vector columns...) row of table through
+// the observer, parsing each vector's text form.
+func observedVectors(ctx context.Context, obs *pgx.Conn, table string, cols ...string) map[int64][][]float32 {
+	GinkgoHelper()
+	sql := "SELECT id"
+	for _, c := range cols {
+		sql += ", " + c
+	}
+	sql += " FROM " + table + " ORDER BY id"
+	rows, err := obs.Query(ctx, sql)
+	Expect(err).NotTo(HaveOccurred(), "observer: %s", sql)
+	defer rows.Close()
+	out := map[int64][][]float32{}
+	for rows.Next() {
+		var id int64
+		texts := make([]string, len(cols))
+		dest := []any{&id}
+		for i := range texts {
+			dest = append(dest, &texts[i])
+		}
+		Expect(rows.Scan(dest...)).To(Succeed(), "observer: scan %s", sql)
+		for i, t := range texts {
+			v, err := fixtures.ParseVector(t)
+			Expect(err).NotTo(HaveOccurred(), "observer: row %d column %s", id, cols[i])
+			out[id] = append(out[id], v)
+		}
+	}
+	Expect(rows.Err()).NotTo(HaveOccurred(), "observer: %s", sql)
+	return out
+}
+
+// asVector reads a vector value the adapter returned: its text form, as a
+// string (the adapter contract's form for types without a Go counterpart).
+func asVector(v any) ([]float32, error) {
+	s, ok := v.(string)
+	if !ok {
+		return nil, fmt.Errorf("adapter returned a vector as %s, want its text form as a string", show(v))
+	}
+	return fixtures.ParseVector(s)
+}
+
+// show renders a value with its Go type for failure messages, bytes as
+// text, cut at 80 characters.
+func show(v any) string {
+	s := fmt.Sprintf("%v", v)
+	if b, ok := v.([]byte); ok {
+		s = fmt.Sprintf("%q", b)
+	}
+	if len(s) > 80 {
+		s = s[:80] + "…"
+	}
+	return fmt.Sprintf("%T %s", v, s)
+}
+
+// hitsOf turns (id, score) rows the adapter returned into hits.
+func hitsOf(rows [][]any) []fixtures.Hit {
+	GinkgoHelper()
+	out := make([]fixtures.Hit, len(rows))
+	for i, r := range rows {
+		Expect(r).To(HaveLen(2), "row %d of the search", i)
+		id, ok := r[0].(int64)
+		Expect(ok).To(BeTrue(), "row %d: id is %s, want int64 for a BIGINT column", i, show(r[0]))
+		score, err := fixtures.Float(r[1])
+		Expect(err).NotTo(HaveOccurred(), "row %d: score", i)
+		out[i] = fixtures.Hit{ID: id, Score: score}
+	}
+	return out
+}
+
+// expectHits compares a server's ranking with the ground truth: ids exactly,
+// in order; scores within tol.
+func expectHits(got, want []fixtures.Hit, tol float64) {
+	GinkgoHelper()
+	Expect(fixtures.IDs(got)).To(Equal(fixtures.IDs(want)), "nearest ids, most similar first (ground truth scores %v)", want)
+	for i := range want {
+		Expect(got[i].Score).To(BeNumerically("~", want[i].Score, tol), "score of rank %d (id %d)", i+1, want[i].ID)
+	}
+}

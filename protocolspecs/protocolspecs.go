@@ -1,0 +1,333 @@
+// Package protocolspecs is the checklist a driver backend passes before it
+// is certified: it answers every method of PROTOCOL.md the way the remote
+// adapter relies on (handshake, describe, value encoding, framing errors,
+// concurrency, the engine/connection/transaction/cursor objects, errors,
+// bench, web app and probes). The specs run only for remote adapters.
+package protocolspecs
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"net"
+	"net/http"
+	"sort"
+	"strings"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	"github.com/pgwire-conformance/pgwire-conformance/adapter"
+	"github.com/pgwire-conformance/pgwire-conformance/adapter/remote"
+	"github.com/pgwire-conformance/pgwire-conformance/harness"
+	"github.com/pgwire-conformance/pgwire-conformance/protocol"
+)
+
+const specTimeout = SpecTimeout(60 * time.Second)
+
+var needsRemote = harness.Needs{remote.Remote}
+
+var _ = harness.ForEachAdapter("Protocol: backend checklist", Label("protocol"), func(s *harness.Subject) {
+	// the remote adapter behind s, and a fresh client that has said hello.
+	backend := func() *remote.Adapter {
+		GinkgoHelper()
+		r, ok := s.Adapter.(*remote.Adapter)
+		Expect(ok).To(BeTrue(), "adapter %s declares %q but is not a remote adapter", s.Info.Name, remote.Remote)
+		return r
+	}
+	fresh := func(ctx context.Context, hello bool) *protocol.Client {
+		GinkgoHelper()
+		c, err := backend().Dial(ctx)
+		Expect(err).NotTo(HaveOccurred())
+		DeferCleanup(c.Close)
+		if hello {
+			Expect(c.Call(ctx, "hello", map[string]any{"protocol": protocol.Version}, nil)).To(Succeed())
+		}
+		return c
+	}
+	category := func(err error) string {
+		if ce, ok := err.(*protocol.CallError); ok {
+			return ce.Category()
+		}
+		return fmt.Sprintf("(not a backend error: %v)", err)
+	}
+	open := func(ctx context.Context, c *protocol.Client) string {
+		GinkgoHelper()
+		var r struct{ Engine string }
+		Expect(c.Call(ctx, "engine.open", map[string]any{"adapter": backend().BackendAdapter(), "dsn": harness.Target().DSN,
+			"pool_max": 2, "application_name": harness.UniqueName("pgwc_protocol"), "profile": harness.Profile().Name}, &r)).To(Succeed())
+		Expect(r.Engine).NotTo(BeEmpty(), "engine.open returns an engine id")
+		DeferCleanup(func(ctx context.Context) { _ = c.Call(ctx, "engine.close", map[string]any{"engine": r.Engine}, nil) })
+		return r.Engine
+	}
+
+	s.It("hello: refuses requests before it and a protocol version it does not speak", harness.Reqs("FR-001"), func(ctx SpecContext) {
+		c := fresh(ctx, false)
+		err := c.Call(ctx, "describe", nil, nil)
+		Expect(category(err)).To(Equal(protocol.CategoryProtocol), "describe before hello: %v", err)
+		err = c.Call(ctx, "hello", map[string]any{"protocol": protocol.Version + 1000}, nil)
+		Expect(category(err)).To(Equal(protocol.CategoryProtocol), "hello with an unknown version: %v", err)
+		var h remote.Hello
+		Expect(c.Call(ctx, "hello", map[string]any{"protocol": protocol.Version}, &h)).To(Succeed())
+		Expect(h.Protocol).To(Equal(protocol.Version))
+		Expect(h.Backend).To(Equal(backend().Backend()))
+	}, needsRemote, specTimeout)
+
+	s.It("describe: lists this adapter with driver, version, mode and the declared capabilities", harness.Reqs("FR-001", "FR-003"), func(ctx SpecContext) {
+		c := fresh(ctx, true)
+		var d remote.Describe
+		Expect(c.Call(ctx, "describe", nil, &d)).To(Succeed())
+		Expect(d.Protocol).To(Equal(protocol.Version))
+		Expect(d.Language).NotTo(BeEmpty(), "language")
+		var me *remote.AdapterEntry
+		for i := range d.Adapters {
+			if d.Adapters[i].Name == backend().BackendAdapter() {
+				me = &d.Adapters[i]
+			}
+		}
+		Expect(me).NotTo(BeNil(), "describe must list adapter %s", backend().BackendAdapter())
+		Expect(me.Driver).NotTo(BeEmpty(), "driver")
+		Expect(me.DriverVersion).NotTo(BeEmpty(), "driver_version")
+		Expect(me.Async).To(Equal(s.Info.Async), "async as declared in the manifest")
+		declared := []string{}
+		for _, c := range s.Info.Capabilities {
+			if c != remote.Remote {
+				declared = append(declared, string(c))
+			}
+		}
+		got := []string{}
+		for _, c := range me.Capabilities {
+			got = append(got, string(c))
+		}
+		sort.Strings(declared)
+		sort.Strings(got)
+		Expect(got).To(Equal(declared), "capabilities in describe and in the manifest the suite read")
+	}, needsRemote, specTimeout)
+
+	s.It("echo: every typed value survives a round trip through the backend", harness.Reqs("FR-002"), func(ctx SpecContext) {
+		c := fresh(ctx, true)
+		tz := time.FixedZone("", 5*3600+30*60)
+		values := []any{nil, true, false, int64(0), int64(-42), int64(protocol.MaxSafeInt + 2), int64(math.MinInt64),
+			2.0, -1.5e-300, math.Inf(1), math.Inf(-1), "it's \"quoted\" — ünïcödé\n\x01",
+			protocol.Numeric("1.10"), protocol.Numeric("-12345678901234567890.000000000001"),
+			[]byte{0, 1, 254, 255}, []byte{}, protocol.Date{Year: 2026, Month: 2, Day: 28},
+			time.Date(2026, 1, 2, 3, 4, 5, 123456000, tz), protocol.Timestamp(time.Date(1999, 12, 31, 23, 59, 59, 999999000, time.UTC)),
+			90 * time.Minute, []any{int64(1), "two", nil}}
+		for _, v := range values {
+			enc, err := protocol.EncodeValue(v)
+			Expect(err).NotTo(HaveOccurred())
+			var r struct{ Value json.RawMessage }
+			Expect(c.Call(ctx, "echo", map[string]any{"value": enc}, &r)).To(Succeed(), "echo %s", enc)
+			got, err := protocol.DecodeValue(r.Value)
+			Expect(err).NotTo(HaveOccurred(), "the backend's encoding of %s: %s", enc, r.Value)
+			if t, ok := v.(time.Time); ok {
+				Expect(got).To(BeAssignableToTypeOf(t))
+				Expect(got.(time.Time).Equal(t)).To(BeTrue(), "sent %s, got back %s", enc, r.Value)
+				continue
+			}
+			Expect(got).To(Equal(v), "sent %s, got back %s", enc, r.Value)
+		}
+		// NaN is not equal to itself.
+		var r struct{ Value json.RawMessage }
+		Expect(c.Call(ctx, "echo", map[string]any{"value": json.RawMessage(`{"$float8":"NaN"}`)}, &r)).To(Succeed())
+		got, err := protocol.DecodeValue(r.Value)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(math.IsNaN(got.(float64))).To(BeTrue(), "NaN came back as %s", r.Value)
+		// A malformed value is refused, not guessed at.
+		err = c.Call(ctx, "echo", map[string]any{"value": json.RawMessage(`{"$date":"2026-02-30"}`)}, nil)
+		Expect(category(err)).To(Equal(protocol.CategoryMisuse), "a malformed $date: %v", err)
+	}, needsRemote, specTimeout)
+
+	s.It("framing: answers a malformed line with a protocol error and an unknown method by id", harness.Reqs("FR-009"), func(ctx SpecContext) {
+		addr, ok := backend().Address()
+		Expect(ok).To(BeTrue())
+		var d net.Dialer
+		conn, err := d.DialContext(ctx, "tcp", addr)
+		Expect(err).NotTo(HaveOccurred())
+		defer conn.Close()
+		dl, _ := ctx.Deadline()
+		conn.SetDeadline(dl)
+		r := protocol.NewReader(conn)
+		send := func(line string) protocol.Response {
+			GinkgoHelper()
+			_, err := io.WriteString(conn, line+"\n")
+			Expect(err).NotTo(HaveOccurred())
+			resp, err := r.ReadResponse()
+			Expect(err).NotTo(HaveOccurred(), "the backend's answer to %q must be a valid response", line)
+			return resp
+		}
+		resp := send(`{"id":1,"method":"hello","params":{"protocol":1}}`)
+		Expect(resp.Error).To(BeNil())
+		resp = send(`this is not JSON`)
+		Expect(resp.ID).To(BeNil(), "an unreadable request has no id to answer")
+		Expect(resp.Error).NotTo(BeNil())
+		Expect(resp.Error.Category).To(Equal(protocol.CategoryProtocol))
+		resp = send(`{"id":7,"method":"no.such.method","params":{}}`)
+		Expect(resp.ID).NotTo(BeNil())
+		Expect(*resp.ID).To(Equal(uint64(7)))
+		Expect(resp.Error).NotTo(BeNil())
+		Expect(resp.Error.Category).To(Equal(protocol.CategoryProtocol))
+		Expect(resp.Error.Message).To(ContainSubstring("no.such.method"))
+		resp = send(`{"id":8,"method":"describe"}`)
+		Expect(resp.Error).To(BeNil(), "the connection stays usable after protocol errors")
+	}, needsRemote, specTimeout)
+
+	s.It("framing: refuses a message over the 16 MiB limit", harness.Reqs("FR-009"), func(ctx SpecContext) {
+		addr, ok := backend().Address()
+		Expect(ok).To(BeTrue())
+		var d net.Dialer
+		conn, err := d.DialContext(ctx, "tcp", addr)
+		Expect(err).NotTo(HaveOccurred())
+		defer conn.Close()
+		dl, _ := ctx.Deadline()
+		conn.SetDeadline(dl)
+		big := `{"id":1,"method":"echo","params":{"value":"` + strings.Repeat("x", protocol.MaxMessage) + `"}}` + "\n"
+		// The backend may stop reading once the limit is passed.
+		go func() { _, _ = io.WriteString(conn, big) }()
+		line, err := bufio.NewReader(conn).ReadString('\n')
+		Expect(err).NotTo(HaveOccurred(), "the backend must answer an oversized message before closing")
+		resp, err := protocol.ParseResponse([]byte(line))
+		Expect(err).NotTo(HaveOccurred())
+		Expect(resp.Error).NotTo(BeNil(), "an oversized message must be refused, got %s", line)
+		Expect(resp.Error.Category).To(Equal(protocol.CategoryProtocol))
+	}, needsRemote, specTimeout)
+
+	s.It("concurrency: answers a quick request while a slow one on the same engine still runs", harness.Reqs("FR-008"), func(ctx SpecContext) {
+		c := fresh(ctx, true)
+		e := open(ctx, c)
+		slowDone := make(chan time.Time, 1)
+		go func() {
+			defer GinkgoRecover()
+			var r struct{ Cursor string }
+			err := c.Call(ctx, "query", map[string]any{"on": e, "sql": harness.Profile().Sleep(0.5)}, &r)
+			slowDone <- time.Now()
+			Expect(err).NotTo(HaveOccurred())
+		}()
+		time.Sleep(50 * time.Millisecond) // let the slow request go out first; ordering, not readiness
+		var r struct{ Cursor string }
+		Expect(c.Call(ctx, "query", map[string]any{"on": e, "sql": "SELECT 1"}, &r)).To(Succeed())
+		quick := time.Now()
+		var slow time.Time
+		Eventually(slowDone).WithContext(ctx).WithTimeout(10 * time.Second).Should(Receive(&slow))
+		Expect(quick.Before(slow)).To(BeTrue(), "the quick request must be answered before the slow one (answers out of order)")
+	}, needsRemote, specTimeout)
+
+	s.It("objects: engine, connection, transaction and cursor methods, with column names and types", harness.Reqs("FR-002", "FR-006", "FR-012"), func(ctx SpecContext) {
+		c := fresh(ctx, true)
+		e := open(ctx, c)
+		var q struct {
+			Cursor  string
+			Columns []adapter.Column
+		}
+		Expect(c.Call(ctx, "query", map[string]any{"on": e, "sql": "SELECT g AS n, 'v' || g AS label FROM generate_series(1, 5) AS g ORDER BY g"}, &q)).To(Succeed())
+		Expect(q.Columns).To(Equal([]adapter.Column{{Name: "n", Type: "int4"}, {Name: "label", Type: "text"}}), "column names and server types")
+		var one struct{ Row []json.RawMessage }
+		Expect(c.Call(ctx, "cursor.fetchone", map[string]any{"cursor": q.Cursor}, &one)).To(Succeed())
+		Expect(one.Row).To(HaveLen(2))
+		var many struct{ Rows [][]json.RawMessage }
+		Expect(c.Call(ctx, "cursor.fetchmany", map[string]any{"cursor": q.Cursor, "n": 2}, &many)).To(Succeed())
+		Expect(many.Rows).To(HaveLen(2), "fetchmany(2) after fetchone")
+		Expect(c.Call(ctx, "cursor.fetchall", map[string]any{"cursor": q.Cursor}, &many)).To(Succeed())
+		Expect(many.Rows).To(HaveLen(2), "fetchall returns the rest")
+		Expect(string(many.Rows[1][0])).To(Equal("5"))
+		Expect(c.Call(ctx, "cursor.fetchone", map[string]any{"cursor": q.Cursor}, &one)).To(Succeed())
+		Expect(one.Row).To(BeNil(), "fetchone at the end returns row null")
+		Expect(c.Call(ctx, "cursor.close", map[string]any{"cursor": q.Cursor}, nil)).To(Succeed())
+		err := c.Call(ctx, "cursor.fetchone", map[string]any{"cursor": q.Cursor}, nil)
+		Expect(category(err)).To(Equal(protocol.CategoryMisuse), "a closed cursor: %v", err)
+
+		obs := harness.Observer(ctx)
+		table := harness.Table(ctx, obs, "protocol_objects", "id int8 PRIMARY KEY, note text")
+		var ac struct{ Conn string }
+		Expect(c.Call(ctx, "conn.acquire", map[string]any{"engine": e}, &ac)).To(Succeed())
+		var tx struct{ Tx string }
+		Expect(c.Call(ctx, "tx.begin", map[string]any{"conn": ac.Conn}, &tx)).To(Succeed())
+		var ex struct{ RowCount int64 }
+		Expect(c.Call(ctx, "executemany", map[string]any{"on": tx.Tx, "sql": "INSERT INTO " + table + " (id, note) VALUES ($1, $2)",
+			"rows": [][]any{{1, "a"}, {2, "b"}}}, &ex)).To(Succeed())
+		Expect(c.Call(ctx, "tx.rollback", map[string]any{"tx": tx.Tx}, nil)).To(Succeed())
+		Expect(c.Call(ctx, "tx.begin", map[string]any{"conn": ac.Conn}, &tx)).To(Succeed())
+		Expect(c.Call(ctx, "execute", map[string]any{"on": tx.Tx, "sql": "INSERT INTO " + table + " (id, note) VALUES ($1, $2)", "params": []any{3, "c"}}, &ex)).To(Succeed())
+		Expect(ex.RowCount).To(Equal(int64(1)), "execute's rowcount")
+		Expect(c.Call(ctx, "tx.commit", map[string]any{"tx": tx.Tx}, nil)).To(Succeed())
+		Expect(c.Call(ctx, "conn.release", map[string]any{"conn": ac.Conn}, nil)).To(Succeed())
+		var ids []int64
+		rows, err := obs.Query(ctx, "SELECT id FROM "+table+" ORDER BY id")
+		Expect(err).NotTo(HaveOccurred())
+		for rows.Next() {
+			var id int64
+			Expect(rows.Scan(&id)).To(Succeed())
+			ids = append(ids, id)
+		}
+		Expect(ids).To(Equal([]int64{3}), "the rolled-back rows are gone, the committed one is there")
+	}, needsRemote, specTimeout)
+
+	s.It("errors: a server error carries category sql, its SQLSTATE and the server's message", harness.Reqs("FR-009"), func(ctx SpecContext) {
+		c := fresh(ctx, true)
+		e := open(ctx, c)
+		err := c.Call(ctx, "execute", map[string]any{"on": e, "sql": "SELEC 1"}, nil)
+		ce, ok := err.(*protocol.CallError)
+		Expect(ok).To(BeTrue(), "a backend error, got %v", err)
+		Expect(ce.Category()).To(Equal(protocol.CategorySQL))
+		Expect(ce.SQLState()).To(Equal("42601"))
+		Expect(ce.Err.Message).To(ContainSubstring("SELEC"))
+		err = c.Call(ctx, "execute", map[string]any{"on": "no-such-object", "sql": "SELECT 1"}, nil)
+		Expect(category(err)).To(Equal(protocol.CategoryMisuse), "an unknown object id: %v", err)
+	}, needsRemote, specTimeout)
+
+	s.It("engine.introspect and engine.bench: classes in use and durations measured in the backend", harness.Reqs("FR-005", "FR-008", "FR-013"), func(ctx SpecContext) {
+		c := fresh(ctx, true)
+		e := open(ctx, c)
+		var in adapter.Introspection
+		Expect(c.Call(ctx, "engine.introspect", map[string]any{"engine": e}, &in)).To(Succeed())
+		Expect(in.PoolClass).NotTo(BeEmpty())
+		Expect(in.ConnectionClass).NotTo(BeEmpty())
+		Expect(in.IsAsync).To(Equal(s.Info.Async))
+		var b struct {
+			DurationsNS []int64 `json:"durations_ns"`
+		}
+		start := time.Now()
+		Expect(c.Call(ctx, "engine.bench", map[string]any{"engine": e, "sql": "SELECT 1", "n": 20}, &b)).To(Succeed())
+		wall := time.Since(start)
+		Expect(b.DurationsNS).To(HaveLen(20))
+		var sum int64
+		for _, d := range b.DurationsNS {
+			Expect(d).To(BeNumerically(">", 0))
+			sum += d
+		}
+		Expect(time.Duration(sum)).To(BeNumerically("<=", wall), "per-iteration durations add up to less than the whole call took")
+	}, needsRemote, specTimeout)
+
+	s.It("webapp.start: serves the web app on an engine (GET /health, GET /test)", harness.Reqs("FR-014", "T019"), func(ctx SpecContext) {
+		e, _ := s.Open(ctx, 2)
+		w, ok := e.(remote.WebApp)
+		Expect(ok).To(BeTrue())
+		base, err := w.StartWebApp(ctx, "")
+		Expect(err).NotTo(HaveOccurred())
+		for path, want := range map[string]string{"/health": `{"status":"ok","db":true}`, "/test": `{"value":1}`} {
+			req, _ := http.NewRequestWithContext(ctx, http.MethodGet, base+path, nil)
+			resp, err := http.DefaultClient.Do(req)
+			Expect(err).NotTo(HaveOccurred())
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			Expect(resp.StatusCode).To(Equal(http.StatusOK), "GET %s: %s", path, body)
+			Expect(body).To(MatchJSON(want), "GET %s", path)
+		}
+	}, needsRemote, harness.Needs{adapter.WebApp}, specTimeout)
+
+	s.It("probes: return the driver's own error text for sync misuse and a missing async dependency", harness.Reqs("EC-1", "EC-4", "FR-009"), func(ctx SpecContext) {
+		a := backend()
+		r, err := a.ProbeSyncMisuse(ctx, harness.Target().DSN)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(r.Raised).NotTo(BeEmpty(), "the sync misuse must raise")
+		Expect(r.Message).NotTo(BeEmpty())
+		r, err = a.ProbeMissingAsyncDependency(ctx, harness.Target().DSN)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(r.Raised).NotTo(BeEmpty(), "the missing dependency must raise")
+		Expect(r.Message).NotTo(BeEmpty())
+	}, needsRemote, harness.Needs{adapter.SyncMisuseProbe, adapter.MissingAsyncDepProbe}, specTimeout)
+})

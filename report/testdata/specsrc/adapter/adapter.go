@@ -1,0 +1,5 @@
+package adapter
+
+type Capability string
+
+const ORM Capability = "orm"
