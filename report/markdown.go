@@ -169,6 +169,9 @@ func shardList(sh []Shard) string {
 	return strings.Join(names, ", ")
 }
 
+// taskSpecsShown bounds the specs named per task in the trace.
+const taskSpecsShown = 3
+
 // writeTasks is the seed task trace: each task, the specs that name it, and
 // its outcome per adapter.
 func writeTasks(p *printer, r Run) {
@@ -190,7 +193,14 @@ func writeTasks(p *printer, r Run) {
 		sort.Strings(ids)
 		specs := "no spec in this run's tree"
 		if len(ids) > 0 {
-			specs = fmt.Sprintf("%d: %s", len(ids), mdEscape(strings.Join(ids, "; ")))
+			shown := ids
+			if len(shown) > taskSpecsShown {
+				shown = shown[:taskSpecsShown]
+			}
+			specs = fmt.Sprintf("%d: %s", len(ids), mdEscape(strings.Join(shown, "; ")))
+			if len(ids) > len(shown) {
+				specs += fmt.Sprintf("; … %d more (see Specs)", len(ids)-len(shown))
+			}
 		}
 		p.f("| %s | %s | %s |", e.ID, mdEscape(e.Title), specs)
 		for _, a := range r.Adapters {

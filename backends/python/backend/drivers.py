@@ -12,9 +12,11 @@ import urllib.parse
 
 from .sqlconv import to_format, to_named
 
-# Sync drivers run here; big enough that the suite's concurrency specs (20
+# Sync drivers run here. Threads cannot be cancelled, so a call the client
+# gave up on (a pool wait of 30 s) keeps its thread: the pool is large so
+# such calls cannot starve the others. Big enough that the concurrency specs (50
 # callers) are limited by the engine's pool, not by threads.
-EXECUTOR = concurrent.futures.ThreadPoolExecutor(max_workers=64, thread_name_prefix="sync-driver")
+EXECUTOR = concurrent.futures.ThreadPoolExecutor(max_workers=256, thread_name_prefix="sync-driver")
 
 
 def qualname(obj_or_type):
@@ -121,6 +123,28 @@ def _columns_from_description(desc):
 
 
 # ---------------------------------------------------------------- psycopg 3
+
+def _json_as_text():
+    """json and jsonb come back as their text, as from the Go adapters: a
+    parsed Python value could not tell JSON null or a big JSON number apart
+    from SQL values. (asyncpg returns the text already.)"""
+    import psycopg
+    from psycopg.adapt import Loader
+
+    class JsonTextLoader(Loader):
+        def load(self, data):
+            return JsonText(bytes(data).decode())
+
+    for name in ("json", "jsonb"):
+        psycopg.adapters.register_loader(name, JsonTextLoader)
+
+
+class JsonText(str):
+    """JSON document text read from a json/jsonb column."""
+
+
+_json_as_text()
+
 
 class PsycopgAsyncConn:
     def __init__(self, engine, conn):

@@ -16,6 +16,8 @@ class ValueError_(Exception):
 
 def encode(v):
     """Python value from a driver -> JSON-able protocol value."""
+    if type(v).__name__ == "JsonText":
+        return {"$json": str(v)}
     if v is None or isinstance(v, (bool, str)):
         return v
     if isinstance(v, int):
