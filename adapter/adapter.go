@@ -49,7 +49,17 @@ type Info struct {
 	// Fixture marks an adapter that is broken on purpose (adapter/broken):
 	// selectable by name to prove specs can fail, never certified by default.
 	Fixture bool `json:"fixture,omitempty"`
+	// Baseline names the adapter FR-013 compares this one with (another
+	// adapter of the same backend, e.g. an async adapter's sync twin).
+	// Empty means the raw pgx.Conn baseline (Go adapters); the adapter's
+	// own name means it is the raw-driver baseline itself, so FR-013 does
+	// not apply to it.
+	Baseline string `json:"baseline,omitempty"`
 }
+
+// IsOwnBaseline reports whether the adapter is the raw-driver baseline
+// other adapters are compared with (FR-013 does not apply to it).
+func (i Info) IsOwnBaseline() bool { return i.Baseline != "" && i.Baseline == i.Name }
 
 // Has reports whether the adapter declares c.
 func (i Info) Has(c Capability) bool {

@@ -12,6 +12,7 @@ import (
 	"net"
 	"path"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -148,4 +149,59 @@ func (s *Stack) NetworkAddress(ctx context.Context, hostPort string) (string, bo
 		}
 	}
 	return "", false
+}
+
+// OtherCPUs is the docker cpuset of the CPUs 0..n-1 that none of the
+// stack's services (the target's containers) is pinned to. A driver
+// backend runs there, so it never shares a core with the server: the same
+// reasoning as harness.PinAwayFrom for the Go adapters' timing loop, since
+// a remote adapter's FR-013 figures are timed inside its backend. "" when
+// nothing is pinned or no CPU is left (the backend then floats).
+func (s *Stack) OtherCPUs(n int) string {
+	if s == nil {
+		return ""
+	}
+	var sets []string
+	for _, svc := range s.services {
+		if svc.CPUs != "" {
+			sets = append(sets, svc.CPUs)
+		}
+	}
+	return ComplementCPUs(strings.Join(sets, ","), n)
+}
+
+// ComplementCPUs returns the CPUs 0..n-1 not in cpuset (docker syntax:
+// "1", "2-3", "0,2-3") as a cpuset; "" when cpuset names none of them or
+// all of them.
+func ComplementCPUs(cpuset string, n int) string {
+	taken := map[int]bool{}
+	for _, part := range strings.Split(cpuset, ",") {
+		lo, hi, isRange := strings.Cut(strings.TrimSpace(part), "-")
+		a, err := strconv.Atoi(lo)
+		if err != nil {
+			continue
+		}
+		b := a
+		if isRange {
+			if b, err = strconv.Atoi(hi); err != nil {
+				continue
+			}
+		}
+		for c := a; c <= b; c++ {
+			taken[c] = true
+		}
+	}
+	var free []string
+	pinned := false
+	for c := 0; c < n; c++ {
+		if taken[c] {
+			pinned = true
+		} else {
+			free = append(free, strconv.Itoa(c))
+		}
+	}
+	if !pinned || len(free) == 0 {
+		return ""
+	}
+	return strings.Join(free, ",")
 }

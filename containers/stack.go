@@ -30,6 +30,9 @@ type Service struct {
 	// ReadyLog, when set, is a log line the service prints once ready; the
 	// port must accept connections as well.
 	ReadyLog string
+	// ExtraPorts are published too, for services the container starts
+	// later (a backend's web app), e.g. "8100/tcp"; see PublishedPort.
+	ExtraPorts []string
 }
 
 // Stack is a set of services on one private network, started in order.
@@ -96,7 +99,7 @@ func (s *Stack) start(ctx context.Context, svc Service, timeout time.Duration) e
 		ContainerRequest: testcontainers.ContainerRequest{
 			Image:          svc.Image,
 			Env:            svc.Env,
-			ExposedPorts:   []string{svc.Port},
+			ExposedPorts:   append([]string{svc.Port}, svc.ExtraPorts...),
 			Cmd:            svc.Cmd,
 			Labels:         Labels(),
 			Networks:       []string{s.net.Name},
@@ -157,6 +160,24 @@ func (s *Stack) Endpoint(ctx context.Context, alias string) (Endpoint, error) {
 		return Endpoint{}, fmt.Errorf("mapped port of %s: %w", alias, err)
 	}
 	return Endpoint{Host: host, Port: mp.Port(), Path: "published-port"}, nil
+}
+
+// PublishedPort is the host address (host:port) that port (e.g.
+// "8100/tcp", one of the service's Port or ExtraPorts) is published at.
+func (s *Stack) PublishedPort(ctx context.Context, alias, port string) (string, error) {
+	c, ok := s.running[alias]
+	if !ok {
+		return "", fmt.Errorf("no service %q in the stack", alias)
+	}
+	host, err := c.Host(ctx)
+	if err != nil {
+		return "", fmt.Errorf("host of %s: %w", alias, err)
+	}
+	mp, err := c.MappedPort(ctx, port)
+	if err != nil {
+		return "", fmt.Errorf("mapped port %s of %s: %w", port, alias, err)
+	}
+	return net.JoinHostPort(host, mp.Port()), nil
 }
 
 // ContainerNames lists the running containers as alias=id, for reports.

@@ -101,9 +101,59 @@ func round(ctx context.Context, subject, baseline Side, sql string, n, blockSize
 
 // Side opens the subject adapter on fresh connections for one round.
 func (s *Subject) Side(ctx context.Context) (BenchFunc, func(context.Context) error, error) {
-	e, err := s.Adapter.Open(ctx, adapter.OpenOptions{DSN: Target().DSN, PoolMax: 1, ApplicationName: UniqueName("pgwc_bench")})
-	if err != nil {
-		return nil, nil, fmt.Errorf("open %s: %w", s.Info.Name, err)
+	return AdapterSide(s.Adapter)(ctx)
+}
+
+// AdapterSide opens a fresh engine of a (one connection) per round and
+// times with its Engine.Bench, i.e. next to the driver (inside the backend
+// for remote adapters).
+func AdapterSide(a adapter.Adapter) Side {
+	return func(ctx context.Context) (BenchFunc, func(context.Context) error, error) {
+		e, err := a.Open(ctx, adapter.OpenOptions{DSN: Target().DSN, PoolMax: 1, ApplicationName: UniqueName("pgwc_bench")})
+		if err != nil {
+			return nil, nil, fmt.Errorf("open %s: %w", a.Info().Name, err)
+		}
+		return e.Bench, e.Close, nil
 	}
-	return e.Bench, e.Close, nil
+}
+
+// BaselineOf is the FR-013 reference of an adapter and its name: the raw
+// pgx.Conn (Baseline) when the adapter declares none (Go adapters), else
+// the adapter it names (Info.Baseline: e.g. an async adapter's sync twin),
+// which must be registered.
+func BaselineOf(info adapter.Info) (string, Side, error) {
+	if info.Baseline == "" {
+		return BaselineName, Baseline, nil
+	}
+	a, ok := adapter.Lookup(info.Baseline)
+	if !ok {
+		return "", nil, fmt.Errorf("adapter %s names baseline %q, which is not registered", info.Name, info.Baseline)
+	}
+	return info.Baseline, AdapterSide(a), nil
+}
+
+// RawBaselineOf is the raw driver an adapter's T023 overhead is measured
+// against: where its chain of baselines ends, at the raw pgx.Conn or at an
+// adapter that names itself (the raw-driver baseline of its backend).
+func RawBaselineOf(info adapter.Info) (string, Side, error) {
+	seen := map[string]bool{}
+	for info.Baseline != "" && info.Baseline != info.Name {
+		if seen[info.Name] {
+			return "", nil, fmt.Errorf("the baselines of adapter %s form a cycle", info.Name)
+		}
+		seen[info.Name] = true
+		a, ok := adapter.Lookup(info.Baseline)
+		if !ok {
+			return "", nil, fmt.Errorf("adapter %s names baseline %q, which is not registered", info.Name, info.Baseline)
+		}
+		info = a.Info()
+	}
+	if info.Baseline == "" {
+		return BaselineName, Baseline, nil
+	}
+	a, _ := adapter.Lookup(info.Name)
+	if a == nil {
+		return "", nil, fmt.Errorf("raw baseline %s is not registered", info.Name)
+	}
+	return info.Name, AdapterSide(a), nil
 }

@@ -186,6 +186,24 @@ type tEngine struct {
 	mu    sync.Mutex
 }
 
+// Unwrap returns the adapter's own engine behind the transcript recorder.
+func (e *tEngine) Unwrap() adapter.Engine { return e.e }
+
+// Underlying returns the adapter's own engine behind an engine Subject.Open
+// returned, for the optional interfaces of an adapter's engines (e.g.
+// remote.WebApp, remote.ORM) that the transcript recorder does not forward.
+// Calls made through it are not transcribed. Any other engine is returned
+// as is.
+func Underlying(e adapter.Engine) adapter.Engine {
+	for {
+		u, ok := e.(interface{ Unwrap() adapter.Engine })
+		if !ok {
+			return e
+		}
+		e = u.Unwrap()
+	}
+}
+
 func (e *tEngine) Acquire(ctx context.Context) (adapter.Conn, error) {
 	e.mu.Lock()
 	e.conns++

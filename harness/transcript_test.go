@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/pgwire-conformance/pgwire-conformance/adapter"
 )
 
 func TestTranscriptValue(t *testing.T) {
@@ -50,5 +52,18 @@ func TestTranscriptBounded(t *testing.T) {
 	}
 	if !strings.Contains(s.String(), "… 10 earlier calls left out") && !strings.Contains(s.String(), "earlier lines in results.json") {
 		t.Errorf("String() does not say lines were left out: %q", s.String()[:100])
+	}
+}
+
+type bareEngine struct{ adapter.Engine }
+
+func TestUnderlying(t *testing.T) {
+	own := &bareEngine{}
+	if got := Underlying(own); got != adapter.Engine(own) {
+		t.Errorf("an unwrapped engine: got %v", got)
+	}
+	wrapped := &tEngine{e: own}
+	if got := Underlying(wrapped); got != adapter.Engine(own) {
+		t.Errorf("a transcribed engine: got %v, want the adapter's own", got)
 	}
 }

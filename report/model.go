@@ -170,6 +170,16 @@ type Latency struct {
 	ServerCPUs string             `json:"server_cpus,omitempty"`
 	ClientCPUs string             `json:"client_cpus,omitempty"`
 	Comparison measure.Comparison `json:"comparison"`
+	// Raw is T023's comparison with the raw driver when Baseline is not
+	// the raw driver itself (an async adapter compared with its sync twin).
+	Raw *RawLatency `json:"raw,omitempty"`
+}
+
+// RawLatency is the subject against the raw driver, measured in the same
+// spec as its Latency (T023: absolute overhead over the raw driver).
+type RawLatency struct {
+	Baseline   string             `json:"baseline"`
+	Comparison measure.Comparison `json:"comparison"`
 }
 
 // BulkInsert is the FR-007 measurement.

@@ -250,7 +250,24 @@ func TestWriteMarkdownPerformance(t *testing.T) {
 		t.Errorf("a format verb went wrong:\n%s", md)
 	}
 
+	// A remote adapter compared with its sync twin also shows T023's
+	// comparison with the raw driver, in a row of its own.
 	r := fixture()
+	for i := range r.Specs {
+		if l := r.Specs[i].Latency; l != nil {
+			l.Raw = &RawLatency{Baseline: "python:psycopg-sync", Comparison: measure.Comparison{
+				Subject:  measure.Summary{N: 2000, P50: 110 * time.Microsecond, P95: 150 * time.Microsecond, P99: 200 * time.Microsecond},
+				Baseline: measure.Summary{N: 2000, P50: 80 * time.Microsecond, P95: 90 * time.Microsecond, P99: 99 * time.Microsecond},
+				Ratio:    1.375, RatioLow: 1.3, RatioHigh: 1.4, Blocks: 16, Overhead: 30 * time.Microsecond,
+			}}
+		}
+	}
+	if p := section(t, markdown(t, r), "Performance"); !strings.Contains(p, "| pgx (T023) | 2000 | 110 µs | 150 µs | 200 µs | python:psycopg-sync | 80 µs | 1.375 | 1.300–1.400 | — | 30 µs | direct |") ||
+		strings.Count(p, "line [100]") != 1 {
+		t.Errorf("performance section lacks the T023 row (or charts it):\n%s", p)
+	}
+
+	r = fixture()
 	for i := range r.Specs {
 		r.Specs[i].Latency, r.Specs[i].BulkInsert = nil, nil
 	}

@@ -9,6 +9,8 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"runtime"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -27,12 +29,24 @@ type Builtin struct {
 	Manifest string // path of manifest.json inside Source
 	Port     string // protocol port inside the container, e.g. "7687/tcp"
 	Ready    string // log line printed once it listens
+	// WebPorts are ports inside the container published for web apps
+	// (webapp.start "ports"), used when the host cannot route to the
+	// container's own address.
+	WebPorts []int
 }
 
 // Builtins are the backends in this repository, by name.
 var Builtins = map[string]Builtin{
 	"python": {Build: containers.PythonBuild, Source: python.Source, Dir: "backend", Manifest: "backend/manifest.json",
-		Port: "7687/tcp", Ready: "listening on"},
+		Port: "7687/tcp", Ready: "listening on", WebPorts: webPorts(8100, 16)},
+}
+
+func webPorts(first, n int) []int {
+	out := make([]int, n)
+	for i := range out {
+		out[i] = first + i
+	}
+	return out
 }
 
 var (
@@ -50,23 +64,47 @@ type Handoff struct {
 	// backends on the target's network use (alias:port).
 	Rewrite map[string]string `json:"rewrite,omitempty"`
 	Profile string            `json:"profile,omitempty"`
+	// WebPorts maps a backend's name to its published web-app ports
+	// (container port → host:port), set only when the host reaches the
+	// backend through published ports rather than the container's address.
+	WebPorts map[string]map[int]string `json:"web_ports,omitempty"`
 }
 
 func init() {
+	// Every adapter of a backend is registered once any of them is
+	// selected: FR-013 compares an adapter with another of its backend
+	// (Info.Baseline), which must be there even when not selected. Only
+	// the selected ones are certified (harness.Selected).
+	registered := map[string]bool{}
 	for _, name := range selectedNames(os.Getenv("PGWC_ADAPTERS"), os.Args) {
 		be, ad, ok := strings.Cut(name, ":")
 		if !ok || be == "" || ad == "" || strings.Contains(name, "://") {
 			continue
 		}
-		if _, dup := adapter.Lookup(name); dup {
-			continue
+		if !registered[be] {
+			registered[be] = true
+			all, err := backendAdapters(be)
+			if err != nil {
+				fmt.Fprintf(os.Stderr, "pgwire-conformance: remote backend %s: %v\n", be, err)
+				continue // the configuration then reports its adapters as unknown
+			}
+			for _, a := range all {
+				if _, dup := adapter.Lookup(a.info.Name); !dup {
+					adapter.Register(a)
+				}
+			}
 		}
-		a, err := newAdapter(be, ad)
-		if err != nil {
-			fmt.Fprintf(os.Stderr, "pgwire-conformance: remote adapter %s: %v\n", name, err)
-			continue // the configuration then reports it as unknown
+		if _, ok := adapter.Lookup(name); !ok {
+			var names []string
+			for _, n := range adapter.Names() {
+				if strings.HasPrefix(n, be+":") {
+					names = append(names, strings.TrimPrefix(n, be+":"))
+				}
+			}
+			if len(names) > 0 {
+				fmt.Fprintf(os.Stderr, "pgwire-conformance: remote adapter %s: backend %s serves no adapter %q (it serves %s)\n", name, be, ad, strings.Join(names, ", "))
+			}
 		}
-		adapter.Register(a)
 	}
 }
 
@@ -91,10 +129,10 @@ func selectedNames(env string, args []string) []string {
 	return out
 }
 
-// newAdapter makes adapter ad of backend be, with Info from the backend's
-// manifest (builtins) or, for a backend named by PGWC_BACKEND_<BE>, from
-// its describe answer.
-func newAdapter(be, ad string) (*Adapter, error) {
+// backendAdapters makes every adapter of backend be, with Info from the
+// backend's manifest (builtins) or, for a backend named by
+// PGWC_BACKEND_<BE>, from its describe answer.
+func backendAdapters(be string) ([]*Adapter, error) {
 	mu.Lock()
 	b := backends[be]
 	if b == nil {
@@ -125,19 +163,42 @@ func newAdapter(be, ad string) (*Adapter, error) {
 	} else {
 		return nil, fmt.Errorf("unknown backend %q: the suite builds %s; name another with PGWC_BACKEND_%s=tcp://host:port", be, strings.Join(builtinNames(), ", "), strings.ToUpper(be))
 	}
+	var out []*Adapter
 	for _, e := range entries {
-		if e.Name == ad {
-			return &Adapter{b: b, name: ad, info: adapter.Info{
-				Name: be + ":" + ad, Driver: e.Driver, DriverVersion: e.DriverVersion, Language: language,
-				Async: e.Async, Capabilities: append(append([]adapter.Capability(nil), e.Capabilities...), Remote),
-			}}, nil
+		info := adapter.Info{
+			Name: be + ":" + e.Name, Driver: e.Driver, DriverVersion: e.DriverVersion, Language: language,
+			Async: e.Async, Capabilities: append(append([]adapter.Capability(nil), e.Capabilities...), Remote),
+		}
+		if e.Baseline != "" {
+			// The baseline is an adapter of the same backend.
+			info.Baseline = be + ":" + e.Baseline
+		}
+		out = append(out, &Adapter{b: b, name: e.Name, info: info})
+	}
+	return out, nil
+}
+
+// BuiltinAdapterNames lists every adapter of the built-in backends
+// (backend:adapter), registered or not: an expected-failure list may name
+// them in a run that selects none of them.
+func BuiltinAdapterNames() []string {
+	var out []string
+	for _, be := range builtinNames() {
+		bi := Builtins[be]
+		raw, err := fs.ReadFile(bi.Source, bi.Manifest)
+		if err != nil {
+			continue
+		}
+		var m Describe
+		if json.Unmarshal(raw, &m) != nil {
+			continue
+		}
+		for _, e := range m.Adapters {
+			out = append(out, be+":"+e.Name)
 		}
 	}
-	var names []string
-	for _, e := range entries {
-		names = append(names, e.Name)
-	}
-	return nil, fmt.Errorf("backend %s serves no adapter %q (it serves %s)", be, ad, strings.Join(names, ", "))
+	sort.Strings(out)
+	return out
 }
 
 func builtinNames() []string {
@@ -166,6 +227,14 @@ func addressOf(be string) (string, bool) {
 	defer mu.Unlock()
 	a, ok := handoff.Backends[be]
 	return a, ok
+}
+
+// webPortsOf returns the published web-app ports of backend be (container
+// port → host:port), empty when its web apps are reached directly.
+func webPortsOf(be string) map[int]string {
+	mu.Lock()
+	defer mu.Unlock()
+	return handoff.WebPorts[be]
 }
 
 func profileName() string {
@@ -213,7 +282,7 @@ func Selected(names []string) []*Adapter {
 // removed with it on every path; backends named by PGWC_BACKEND_* are only
 // checked. It records their addresses for Encode.
 func StartBackends(ctx context.Context, stack *containers.Stack, targetDSN, profile string, selected []string, baseImage string, timeout time.Duration, progress io.Writer) error {
-	h := Handoff{Backends: map[string]string{}, Rewrite: map[string]string{}, Profile: profile}
+	h := Handoff{Backends: map[string]string{}, Rewrite: map[string]string{}, Profile: profile, WebPorts: map[string]map[int]string{}}
 	need := map[string]bool{}
 	for _, a := range Selected(selected) {
 		need[a.b.name] = true
@@ -249,7 +318,14 @@ func StartBackends(ctx context.Context, stack *containers.Stack, targetDSN, prof
 		}
 		alias := "backend-" + be
 		start := time.Now()
-		if err := stack.Add(ctx, containers.Service{Alias: alias, Image: tag, Port: bi.Port, ReadyLog: bi.Ready}, timeout); err != nil {
+		var extra []string
+		for _, p := range bi.WebPorts {
+			extra = append(extra, fmt.Sprintf("%d/tcp", p))
+		}
+		// Pinned off the target's CPUs: FR-013 times remote adapters inside
+		// the backend, which must not share a core with the server.
+		cpus := stack.OtherCPUs(runtime.NumCPU())
+		if err := stack.Add(ctx, containers.Service{Alias: alias, Image: tag, Port: bi.Port, ReadyLog: bi.Ready, ExtraPorts: extra, CPUs: cpus}, timeout); err != nil {
 			return fmt.Errorf("backend %s: %w", be, err)
 		}
 		ep, err := stack.Endpoint(ctx, alias)
@@ -257,7 +333,18 @@ func StartBackends(ctx context.Context, stack *containers.Stack, targetDSN, prof
 			return fmt.Errorf("backend %s: %w", be, err)
 		}
 		h.Backends[be] = net.JoinHostPort(ep.Host, ep.Port)
-		fmt.Fprintf(progress, "backend %s ready in %s at %s (%s, image %s)\n", be, time.Since(start).Round(time.Millisecond), h.Backends[be], ep.Path, tag)
+		if ep.Path != "container-ip" {
+			// The host cannot route to the container: its web apps must
+			// listen on ports published in advance.
+			m := map[int]string{}
+			for _, p := range bi.WebPorts {
+				if a, err := stack.PublishedPort(ctx, alias, fmt.Sprintf("%d/tcp", p)); err == nil {
+					m[p] = a
+				}
+			}
+			h.WebPorts[be] = m
+		}
+		fmt.Fprintf(progress, "backend %s ready in %s at %s (%s, image %s, cpus %q)\n", be, time.Since(start).Round(time.Millisecond), h.Backends[be], ep.Path, tag, cpus)
 	}
 	mu.Lock()
 	handoff = h

@@ -10,6 +10,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -49,6 +50,9 @@ type AdapterEntry struct {
 	DriverVersion string               `json:"driver_version"`
 	Async         bool                 `json:"async"`
 	Capabilities  []adapter.Capability `json:"capabilities"`
+	// Baseline is the adapter of the same backend FR-013 compares this one
+	// with; its own name for the raw driver the others are measured against.
+	Baseline string `json:"baseline,omitempty"`
 }
 
 // Hello is the backend's answer to hello.
@@ -211,6 +215,43 @@ type WebApp interface {
 	StartWebApp(ctx context.Context, searchSQL string) (string, error)
 }
 
+// ORM is implemented by engines of adapters with capability orm (FR-011).
+type ORM interface {
+	// RunORM has the backend map its ORM's model onto table (columns id
+	// BIGINT PRIMARY KEY, name TEXT, score DOUBLE PRECISION) and run ops in
+	// one session, in order; it returns one result per op (PROTOCOL.md,
+	// orm.run).
+	RunORM(ctx context.Context, table string, ops []ORMOp) ([]ORMResult, error)
+}
+
+// ORMRow is one row of an ORM spec's table, as the model's attributes.
+type ORMRow struct {
+	ID    int64    `json:"id"`
+	Name  string   `json:"name"`
+	Score *float64 `json:"score"`
+}
+
+// ORMOp is one step of orm.run: "add" (Row), "get" (ID), "update" (ID and
+// the attributes in Set), "delete" (ID). Each write commits.
+type ORMOp struct {
+	Op  string         `json:"op"`
+	ID  int64          `json:"id,omitempty"`
+	Row *ORMRow        `json:"row,omitempty"`
+	Set map[string]any `json:"set,omitempty"`
+}
+
+// ORMResult is what the session read at one step: the object's attributes
+// after the step (Row, nil when get or update found none), and for delete
+// whether it deleted one.
+type ORMResult struct {
+	Op      string  `json:"op"`
+	Row     *ORMRow `json:"row"`
+	Deleted bool    `json:"deleted,omitempty"`
+	// Session names the session class the backend used, e.g.
+	// sqlalchemy.ext.asyncio.session.AsyncSession.
+	Session string `json:"session"`
+}
+
 type querier struct {
 	b  *backend
 	id string
@@ -325,10 +366,42 @@ func (e *engine) StartWebApp(ctx context.Context, searchSQL string) (string, err
 	var r struct {
 		Port int `json:"port"`
 	}
-	if err := e.b.call(ctx, "webapp.start", map[string]any{"engine": e.id, "search_sql": searchSQL}, &r); err != nil {
+	params := map[string]any{"engine": e.id, "search_sql": searchSQL}
+	// Where the host cannot route to the backend's container, the app must
+	// listen on one of the ports published in advance.
+	published := webPortsOf(e.b.name)
+	if len(published) > 0 {
+		ports := make([]int, 0, len(published))
+		for p := range published {
+			ports = append(ports, p)
+		}
+		sort.Ints(ports)
+		params["ports"] = ports
+	}
+	if err := e.b.call(ctx, "webapp.start", params, &r); err != nil {
 		return "", err
 	}
+	if len(published) > 0 {
+		addr, ok := published[r.Port]
+		if !ok {
+			return "", fmt.Errorf("backend %s: webapp.start listens on port %d, not one of the published ports it was given", e.b.name, r.Port)
+		}
+		return "http://" + addr, nil
+	}
 	return "http://" + net.JoinHostPort(e.b.host(), fmt.Sprint(r.Port)), nil
+}
+
+func (e *engine) RunORM(ctx context.Context, table string, ops []ORMOp) ([]ORMResult, error) {
+	var r struct {
+		Results []ORMResult `json:"results"`
+	}
+	if err := e.b.call(ctx, "orm.run", map[string]any{"engine": e.id, "table": table, "ops": ops}, &r); err != nil {
+		return nil, err
+	}
+	if len(r.Results) != len(ops) {
+		return r.Results, fmt.Errorf("backend %s: orm.run returned %d results for %d ops", e.b.name, len(r.Results), len(ops))
+	}
+	return r.Results, nil
 }
 
 type conn struct{ querier }

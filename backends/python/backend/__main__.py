@@ -2,6 +2,7 @@
 
 import argparse
 import asyncio
+import functools
 import itertools
 import json
 import os
@@ -9,8 +10,8 @@ import platform
 import sys
 import time
 
-from . import PROTOCOL_VERSION, probes, values, webapp
-from .drivers import ADAPTERS, AsyncBuffered
+from . import PROTOCOL_VERSION, orm, probes, values, webapp
+from .drivers import ADAPTERS, EXECUTOR, AsyncBuffered
 
 MAX_MESSAGE = 16 * 1024 * 1024
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -283,9 +284,24 @@ async def m_webapp_start(s, p):
     if o.get("stop_web"):
         return {"port": o["web_port"]}
     eng = o["obj"].engine if o["is_async"] else o["obj"].wrapped.engine
-    port, stop = await webapp.start(eng, o["is_async"], p.get("search_sql") or "")
+    port, stop = await webapp.start(eng, o["is_async"], p.get("search_sql") or "", [int(x) for x in p.get("ports") or []])
     o["stop_web"], o["web_port"] = stop, port
     return {"port": port}
+
+
+async def m_orm_run(s, p):
+    o = s.get(need(p, "engine"), "engine")
+    if o["adapter"] not in ("sqlalchemy-async", "sqlalchemy-sync"):
+        raise Fail("unsupported", f"adapter {o['adapter']} has no ORM")
+    table, ops = need(p, "table"), need(p, "ops")
+    if not isinstance(table, str) or not table or not isinstance(ops, list):
+        raise Fail("misuse", "orm.run wants a table name and a list of ops")
+    if o["is_async"]:
+        results = await orm.run_async(o["obj"].engine, table, ops)
+    else:
+        loop = asyncio.get_running_loop()
+        results = await loop.run_in_executor(EXECUTOR, functools.partial(orm.run_sync, o["obj"].wrapped.engine, table, ops))
+    return {"results": results}
 
 
 async def m_probe(s, p, fn):
@@ -328,6 +344,7 @@ METHODS = {
     "tx.commit": lambda s, p: m_tx_end(s, p, True),
     "tx.rollback": lambda s, p: m_tx_end(s, p, False),
     "webapp.start": m_webapp_start,
+    "orm.run": m_orm_run,
     "probe.sync_misuse": lambda s, p: m_probe(s, p, probes.sync_misuse),
     "probe.missing_async_dependency": lambda s, p: m_probe(s, p, probes.missing_async_dependency),
 }

@@ -674,6 +674,11 @@ class Adapter:
         return Threaded(e)
 
 
+# FR-013 baselines are declared in manifest.json ("baseline"): each async
+# adapter is compared with the sync adapter of the same driver (the seed's
+# criterion); sqlalchemy-sync with raw psycopg-sync (T023's overhead over raw
+# psycopg); psycopg-sync is the raw-driver baseline itself. asyncpg has no
+# sync variant, so it is compared with psycopg-sync, the raw sync driver.
 ADAPTERS = {a.name: a for a in [
     Adapter("psycopg-async", PsycopgAsyncEngine, True, "psycopg"),
     Adapter("psycopg-sync", PsycopgSyncEngine, False, "psycopg"),

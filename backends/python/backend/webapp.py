@@ -82,18 +82,40 @@ def build_app(engine, is_async, search_sql):
     return app
 
 
-async def start(engine, is_async, search_sql):
-    """Serve the app on a free port; returns (port, stop coroutine function)."""
+def _listen(ports):
+    """A listening socket on the first free port of ports (any free port
+    when ports is empty)."""
+    import socket
+    last = None
+    for port in ports or [0]:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("0.0.0.0", int(port)))
+        except OSError as e:
+            sock.close()
+            last = e
+            continue
+        sock.listen(2048)
+        sock.setblocking(False)
+        return sock
+    raise RuntimeError(f"no free port among {ports}: {last}")
+
+
+async def start(engine, is_async, search_sql, ports=None):
+    """Serve the app on the first free port of ports (any free port when
+    empty); returns (port, stop coroutine function)."""
     import uvicorn
     app = build_app(engine, is_async, search_sql)
-    server = _Server(uvicorn.Config(app, host="0.0.0.0", port=0, log_level="warning", lifespan="off"))
-    task = asyncio.create_task(server.serve())
+    sock = _listen(ports)
+    server = _Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
+    task = asyncio.create_task(server.serve(sockets=[sock]))
     while not server.started:
         if task.done():
             task.result()
             raise RuntimeError("uvicorn stopped before it started")
         await asyncio.sleep(0.01)
-    port = server.servers[0].sockets[0].getsockname()[1]
+    port = sock.getsockname()[1]
 
     async def stop():
         server.should_exit = True
