@@ -172,10 +172,17 @@ func AdapterOf(labels []string) string {
 // fails the spec so the list is corrected.
 func runExpectedToFail(ctx ginkgo.SpecContext, exp expectations.Expectation, body func(ginkgo.SpecContext)) {
 	err := gomega.InterceptGomegaFailure(func() { body(ctx) })
+	if err == nil && exp.Flaky {
+		ginkgo.AddReportEntry("flaky", "listed as flaky ("+exp.Reason+"); passed this run")
+		return
+	}
 	if err == nil {
 		ginkgo.Fail(fmt.Sprintf("%slisted as an expected failure (%s) but passed: remove it from the expected-failure list", UnexpectedPass, exp.Reason))
 	}
 	msg := ExpectedFailure + exp.Reason
+	if exp.Flaky {
+		msg = ExpectedFailure + "(flaky) " + exp.Reason
+	}
 	if exp.Link != "" {
 		msg += " (" + exp.Link + ")"
 	}
