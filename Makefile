@@ -10,6 +10,10 @@ OUT         := _output
 # (spec packages hold only specs, plus unit tests of their pure helpers).
 UNIT_PKGS    = $(shell go list ./... | grep -vE '/pgwire-conformance$$')
 SUITE_FLAGS ?= -p --timeout=25m --poll-progress-after=60s
+# The built-in adapters: the Go drivers in-process, and the seed's own stack
+# (psycopg 3, SQLAlchemy 2.0 async/sync, asyncpg) through the Python backend.
+ADAPTERS    ?= pgx,pgx-simple,pgx-stdlib,pgx-stdlib-simple,pq,python:psycopg-async,python:psycopg-sync,python:sqlalchemy-async,python:sqlalchemy-sync,python:asyncpg
+export PGWC_ADAPTERS ?= $(ADAPTERS)
 
 .PHONY: all setup images unit vet test certify catalogue clean
 

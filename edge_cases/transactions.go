@@ -90,27 +90,19 @@ var _ = harness.ForEachAdapter("Edge cases: transactions", Label("transactions")
 		Expect(err).To(HaveOccurred(), "selecting from the rolled-back table must fail")
 	}, txTimeout, harness.NeedsFeature{profile.TransactionalDDL})
 
-	s.It("rolls back a transaction in which a statement failed, leaving nothing of it", harness.Reqs("FR-006", "FR-009", "EC-5", "T031", "T032"), func(ctx SpecContext) {
-		obs := harness.Observer(ctx)
-		table := harness.Table(ctx, obs, "tx_error", "id int8 PRIMARY KEY, note text NOT NULL")
-		_, err := obs.Exec(ctx, fmt.Sprintf("INSERT INTO %s (id, note) VALUES (1, 'before')", table))
-		Expect(err).NotTo(HaveOccurred())
-		tx := begin(ctx, s)
-
-		Expect(tx.Exec(ctx, fmt.Sprintf("INSERT INTO %s (id, note) VALUES ($1, $2)", table), int64(2), "inside")).To(Equal(int64(1)))
-		_, err = tx.Exec(ctx, fmt.Sprintf("INSERT INTO %s (id, note) VALUES ($1, $2)", table), int64(1), "duplicate")
-		Expect(err).To(HaveOccurred(), "inserting a duplicate primary key must fail")
-		Expect(adapter.SQLState(err)).To(Equal("23505"), "SQLSTATE of the duplicate key: %v", err)
-
-		// The server has aborted the transaction: further statements fail...
-		_, err = tx.Exec(ctx, fmt.Sprintf("INSERT INTO %s (id, note) VALUES ($1, $2)", table), int64(3), "after error")
-		Expect(err).To(HaveOccurred(), "a statement after an error in the same transaction must fail")
-		Expect(adapter.SQLState(err)).To(Equal("25P02"), "in_failed_sql_transaction: %v", err)
-		// ...and COMMIT turns into ROLLBACK, which the driver must not report as success.
-		Expect(tx.Commit(ctx)).NotTo(Succeed(), "Commit of an aborted transaction must report that nothing was committed")
-
+	s.It("rolls back a transaction in which a statement failed, leaving nothing of it", harness.Reqs("FR-006", "EC-5", "T031", "T032"), func(ctx SpecContext) {
+		obs, table, tx := abortedTransaction(ctx, s)
+		_ = tx.Commit(ctx) // what Commit reports is the next spec's concern
 		Expect(observedRows(ctx, obs, table)).To(Equal(map[int64]string{1: "before"}),
 			"nothing from the failed transaction may remain; the row from before it is untouched")
+	}, txTimeout)
+
+	s.It("reports COMMIT of an aborted transaction as an error, not as success", harness.Reqs("FR-009", "EC-5", "T031"), func(ctx SpecContext) {
+		obs, table, tx := abortedTransaction(ctx, s)
+		// The server has turned COMMIT into ROLLBACK; a driver that reports
+		// success tells the application its data was saved when it was not.
+		Expect(tx.Commit(ctx)).NotTo(Succeed(), "Commit of an aborted transaction must report that nothing was committed")
+		Expect(observedRows(ctx, obs, table)).To(Equal(map[int64]string{1: "before"}))
 	}, txTimeout)
 
 	s.It("rolls back to a savepoint and commits the rest", harness.Reqs("FR-006", "EC-5", "T031", "T032"), func(ctx SpecContext) {
@@ -174,4 +166,26 @@ func tablesNamed(ctx context.Context, obs *pgx.Conn, name string) (int64, error)
 	var n int64
 	err := obs.QueryRow(ctx, "SELECT count(*) FROM information_schema.tables WHERE lower(table_name) = lower($1)", name).Scan(&n)
 	return n, err
+}
+
+// abortedTransaction returns a transaction the server has aborted: a row
+// inserted inside it, then a duplicate key (23505), then a statement refused
+// because the transaction is aborted (25P02). The table holds one row from
+// before the transaction.
+func abortedTransaction(ctx SpecContext, s *harness.Subject) (*pgx.Conn, string, adapter.Tx) {
+	GinkgoHelper()
+	obs := harness.Observer(ctx)
+	table := harness.Table(ctx, obs, "tx_error", "id int8 PRIMARY KEY, note text NOT NULL")
+	_, err := obs.Exec(ctx, fmt.Sprintf("INSERT INTO %s (id, note) VALUES (1, 'before')", table))
+	Expect(err).NotTo(HaveOccurred())
+	tx := begin(ctx, s)
+	insert := fmt.Sprintf("INSERT INTO %s (id, note) VALUES ($1, $2)", table)
+	Expect(tx.Exec(ctx, insert, int64(2), "inside")).To(Equal(int64(1)))
+	_, err = tx.Exec(ctx, insert, int64(1), "duplicate")
+	Expect(err).To(HaveOccurred(), "inserting a duplicate primary key must fail")
+	Expect(adapter.SQLState(err)).To(Equal("23505"), "SQLSTATE of the duplicate key: %v", err)
+	_, err = tx.Exec(ctx, insert, int64(3), "after error")
+	Expect(err).To(HaveOccurred(), "a statement after an error in the same transaction must fail")
+	Expect(adapter.SQLState(err)).To(Equal("25P02"), "in_failed_sql_transaction: %v", err)
+	return obs, table, tx
 }
