@@ -25,6 +25,7 @@ import (
 	_ "github.com/pgwire-conformance/pgwire-conformance/adapter/pgxadapter"
 	"github.com/pgwire-conformance/pgwire-conformance/adapter/remote"
 	_ "github.com/pgwire-conformance/pgwire-conformance/adapter/sqladapter"
+	"github.com/pgwire-conformance/pgwire-conformance/catalogue"
 	_ "github.com/pgwire-conformance/pgwire-conformance/compat"
 	"github.com/pgwire-conformance/pgwire-conformance/config"
 	"github.com/pgwire-conformance/pgwire-conformance/containers"
@@ -134,7 +135,7 @@ var _ = ReportAfterSuite("certification report", func(r Report) {
 		Config:        cfg.Redacted(),
 		Machine:       report.Machine{Cores: runtime.NumCPU(), OS: osDescription()},
 		Duration:      r.RunTime,
-		Specs: report.SpecsFromGinkgo(r.SpecReports, harness.RequirementsOf, harness.AdapterOf,
+		Specs: report.SpecsFromGinkgo(r.SpecReports, catalogue.IDsFromLabels, harness.AdapterOf,
 			report.Prefixes{NotApplicable: harness.NotApplicable, ExpectedFailure: harness.ExpectedFailure, UnexpectedPass: harness.UnexpectedPass}),
 		HarnessErrors: report.HarnessFailures(r.SpecReports),
 	}

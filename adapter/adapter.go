@@ -154,8 +154,9 @@ type Introspection struct {
 // ErrNotSupported is returned by an operation the adapter cannot perform.
 var ErrNotSupported = errors.New("not supported by this adapter")
 
-// Scalar runs a query that returns one row of one column and gives its value.
-func Scalar(ctx context.Context, q Querier, sql string, args ...any) (any, error) {
+// QueryAll runs a query and returns every row, closing the cursor; the
+// first error of the query, the fetch or the close is returned.
+func QueryAll(ctx context.Context, q Querier, sql string, args ...any) ([][]any, error) {
 	rows, err := q.Query(ctx, sql, args...)
 	if err != nil {
 		return nil, err
@@ -164,6 +165,12 @@ func Scalar(ctx context.Context, q Querier, sql string, args ...any) (any, error
 	if cerr := rows.Close(ctx); err == nil {
 		err = cerr
 	}
+	return all, err
+}
+
+// Scalar runs a query that returns one row of one column and gives its value.
+func Scalar(ctx context.Context, q Querier, sql string, args ...any) (any, error) {
+	all, err := QueryAll(ctx, q, sql, args...)
 	if err != nil {
 		return nil, err
 	}

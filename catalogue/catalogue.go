@@ -157,3 +157,35 @@ func Check(ids []string) error {
 	}
 	return nil
 }
+
+// labelPrefixes are the label sets a spec's IDs go in, by kind; an ID the
+// catalogue does not know goes in req:.
+var labelPrefixes = map[Kind]string{Functional: "fr:", EdgeCase: "ec:", Task: "task:"}
+
+// Labels turns IDs into the label-set labels specs carry: fr:FR-001,
+// ec:EC-2, task:T004, req:COMPAT.
+func Labels(ids []string) []string {
+	var out []string
+	for _, id := range ids {
+		prefix := "req:"
+		if e, ok := byID[id]; ok && labelPrefixes[e.Kind] != "" {
+			prefix = labelPrefixes[e.Kind]
+		}
+		out = append(out, prefix+id)
+	}
+	return out
+}
+
+// IDsFromLabels reads the IDs back out of a spec's labels (the inverse of
+// Labels); other labels are ignored.
+func IDsFromLabels(labels []string) []string {
+	var out []string
+	for _, l := range labels {
+		for _, p := range []string{"fr:", "ec:", "task:", "req:"} {
+			if id, ok := strings.CutPrefix(l, p); ok {
+				out = append(out, id)
+			}
+		}
+	}
+	return out
+}

@@ -143,3 +143,16 @@ func TestAllReturnsACopy(t *testing.T) {
 		t.Error("changing All's result changed the catalogue")
 	}
 }
+
+func TestLabelsRoundTrip(t *testing.T) {
+	ids := []string{"FR-001", "EC-2", "T004", "COMPAT", "NOPE"}
+	labels := Labels(ids)
+	want := []string{"fr:FR-001", "ec:EC-2", "task:T004", "req:COMPAT", "req:NOPE"}
+	if fmt.Sprint(labels) != fmt.Sprint(want) {
+		t.Fatalf("Labels(%v) = %v, want %v", ids, labels, want)
+	}
+	back := IDsFromLabels(append([]string{"adapter:pgx", "compat"}, labels...))
+	if fmt.Sprint(back) != fmt.Sprint(ids) {
+		t.Fatalf("IDsFromLabels = %v, want %v", back, ids)
+	}
+}

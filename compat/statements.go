@@ -18,14 +18,14 @@ var _ = harness.ForEachAdapter("Compat: statements", Label("compat"), func(s *ha
 		table := tenRows(ctx, obs, "sql_offset")
 		e, _ := s.Open(ctx, 1)
 
-		Expect(fetchAll(ctx, e, fmt.Sprintf("SELECT id, note FROM %s ORDER BY id LIMIT 3 OFFSET 2", table))).
+		Expect(adapter.QueryAll(ctx, e, fmt.Sprintf("SELECT id, note FROM %s ORDER BY id LIMIT 3 OFFSET 2", table))).
 			To(Equal([][]any{{int64(3), "row 3"}, {int64(4), "row 4"}, {int64(5), "row 5"}}),
 				"LIMIT 3 OFFSET 2 must skip two rows (a server that drops OFFSET returns rows 1-3)")
-		Expect(fetchAll(ctx, e, fmt.Sprintf("SELECT id FROM %s ORDER BY id LIMIT $1 OFFSET $2", table), int64(3), int64(2))).
+		Expect(adapter.QueryAll(ctx, e, fmt.Sprintf("SELECT id FROM %s ORDER BY id LIMIT $1 OFFSET $2", table), int64(3), int64(2))).
 			To(Equal([][]any{{int64(3)}, {int64(4)}, {int64(5)}}), "LIMIT and OFFSET as parameters")
-		Expect(fetchAll(ctx, e, fmt.Sprintf("SELECT id FROM %s ORDER BY id OFFSET 8", table))).
+		Expect(adapter.QueryAll(ctx, e, fmt.Sprintf("SELECT id FROM %s ORDER BY id OFFSET 8", table))).
 			To(Equal([][]any{{int64(9)}, {int64(10)}}), "OFFSET without LIMIT")
-		Expect(fetchAll(ctx, e, fmt.Sprintf("SELECT id FROM %s ORDER BY id DESC LIMIT 2 OFFSET 1", table))).
+		Expect(adapter.QueryAll(ctx, e, fmt.Sprintf("SELECT id FROM %s ORDER BY id DESC LIMIT 2 OFFSET 1", table))).
 			To(Equal([][]any{{int64(9)}, {int64(8)}}), "LIMIT with OFFSET on a descending order")
 	})
 
@@ -42,7 +42,7 @@ var _ = harness.ForEachAdapter("Compat: statements", Label("compat"), func(s *ha
 		var n int64
 		Expect(obs.QueryRow(ctx, "SELECT count(*) FROM "+table).Scan(&n)).To(Succeed())
 		Expect(n).To(Equal(int64(5)), "the observer counts every row of both statements")
-		Expect(observedNotes(ctx, obs, table)).To(Equal(map[int64]string{1: "one", 2: "two", 3: "three", 4: "four", 5: "five"}),
+		Expect(harness.ObservedNotes(ctx, obs, table)).To(Equal(map[int64]string{1: "one", 2: "two", 3: "three", 4: "four", 5: "five"}),
 			"each row holds its own values")
 	})
 
@@ -75,7 +75,7 @@ var _ = harness.ForEachAdapter("Compat: statements", Label("compat"), func(s *ha
 		for i, id := range ids {
 			want[id] = notes[i]
 		}
-		Expect(observedNotes(ctx, obs, table)).To(Equal(want), "the returned ids are those the server stored with each row")
+		Expect(harness.ObservedNotes(ctx, obs, table)).To(Equal(want), "the returned ids are those the server stored with each row")
 	})
 })
 
@@ -91,33 +91,4 @@ func tenRows(ctx context.Context, obs *pgx.Conn, prefix string) string {
 		Expect(err).NotTo(HaveOccurred(), "observer: insert row %d", i)
 	}
 	return table
-}
-
-// fetchAll runs a query through q and returns every row.
-func fetchAll(ctx context.Context, q adapter.Querier, query string, args ...any) ([][]any, error) {
-	rows, err := q.Query(ctx, query, args...)
-	if err != nil {
-		return nil, err
-	}
-	all, err := rows.FetchAll(ctx)
-	if cerr := rows.Close(ctx); err == nil {
-		err = cerr
-	}
-	return all, err
-}
-
-// observedNotes reads table (id int8, note text) through the observer.
-func observedNotes(ctx context.Context, obs *pgx.Conn, table string) (map[int64]string, error) {
-	rows, err := obs.Query(ctx, fmt.Sprintf("SELECT id, note FROM %s", table))
-	if err != nil {
-		return nil, err
-	}
-	out := map[int64]string{}
-	var id int64
-	var note string
-	_, err = pgx.ForEachRow(rows, []any{&id, &note}, func() error {
-		out[id] = note
-		return nil
-	})
-	return out, err
 }

@@ -25,9 +25,7 @@ const valueTimeout = SpecTimeout(30 * time.Second)
 // the observer read what the server stored; both must equal what was sent.
 var _ = harness.ForEachAdapter("Compat: value round trips", Label("compat"), func(s *harness.Subject) {
 	s.It("round-trips int2, int4 and int8 at their minimum and maximum", harness.Reqs("COMPAT", "FR-002", "T005"), func(ctx SpecContext) {
-		obs := harness.Observer(ctx)
-		table := harness.Table(ctx, obs, "rt_int", "id int8 PRIMARY KEY, a int2, b int4, c int8")
-		e, _ := s.Open(ctx, 1)
+		obs, table, e := valueTable(ctx, s, "rt_int", "a int2, b int4, c int8")
 		sent := [][]any{
 			{int16(math.MinInt16), int32(math.MinInt32), int64(math.MinInt64)},
 			{int16(math.MaxInt16), int32(math.MaxInt32), int64(math.MaxInt64)},
@@ -35,9 +33,7 @@ var _ = harness.ForEachAdapter("Compat: value round trips", Label("compat"), fun
 			{int16(-1), int32(-1), int64(-1)},
 			{nil, nil, nil},
 		}
-		insertRows(ctx, e, fmt.Sprintf("INSERT INTO %s (id, a, b, c) VALUES ($1, $2, $3, $4)", table), sent)
-
-		got := readBack(ctx, e, fmt.Sprintf("SELECT id, a, b, c FROM %s ORDER BY id", table), len(sent))
+		got := roundTrip(ctx, e, table, "a, b, c", "$2, $3, $4", sent)
 		for i, row := range sent {
 			want := []any{int64(i + 1)}
 			for _, v := range row {
@@ -63,9 +59,7 @@ var _ = harness.ForEachAdapter("Compat: value round trips", Label("compat"), fun
 	}, valueTimeout)
 
 	s.It("round-trips numeric exactly, without losing digits", harness.Reqs("COMPAT", "FR-002", "T005"), func(ctx SpecContext) {
-		obs := harness.Observer(ctx)
-		table := harness.Table(ctx, obs, "rt_numeric", "id int8 PRIMARY KEY, v numeric")
-		e, _ := s.Open(ctx, 1)
+		obs, table, e := valueTable(ctx, s, "rt_numeric", "v numeric")
 		sent := []string{
 			"12345678901234567890.123456789",
 			"-98765432109876543210.000000001",
@@ -73,14 +67,8 @@ var _ = harness.ForEachAdapter("Compat: value round trips", Label("compat"), fun
 			"99999999999999999999999999999999999999",
 			"0",
 		}
-		rows := make([][]any, 0, len(sent)+1)
-		for _, v := range sent {
-			rows = append(rows, []any{v})
-		}
-		rows = append(rows, []any{nil})
-		insertRows(ctx, e, fmt.Sprintf("INSERT INTO %s (id, v) VALUES ($1, $2)", table), rows)
-
-		got := readBack(ctx, e, fmt.Sprintf("SELECT id, v FROM %s ORDER BY id", table), len(rows))
+		rows := append(column(sent), []any{nil})
+		got := roundTrip(ctx, e, table, "v", "$2", rows)
 		for i, want := range sent {
 			Expect(decimal(got[i][1])).To(Equal(decimal(want)), "row %d through the adapter: sent %s, got %#v", i+1, want, got[i][1])
 		}
@@ -95,17 +83,10 @@ var _ = harness.ForEachAdapter("Compat: value round trips", Label("compat"), fun
 	}, valueTimeout)
 
 	s.It("round-trips float8 bit for bit, including 0.1, 1e308 and -0", harness.Reqs("COMPAT", "FR-002", "T005"), func(ctx SpecContext) {
-		obs := harness.Observer(ctx)
-		table := harness.Table(ctx, obs, "rt_float", "id int8 PRIMARY KEY, v float8")
-		e, _ := s.Open(ctx, 1)
+		obs, table, e := valueTable(ctx, s, "rt_float", "v float8")
 		sent := []float64{0.1, 1e308, math.Copysign(0, -1), 0, -1.5, math.Pi, 1.0 / 3, math.MaxFloat64, -2.2250738585072014e-308, 123456789.000001}
-		rows := make([][]any, len(sent))
-		for i, v := range sent {
-			rows[i] = []any{v}
-		}
-		insertRows(ctx, e, fmt.Sprintf("INSERT INTO %s (id, v) VALUES ($1, $2)", table), rows)
-
-		got := readBack(ctx, e, fmt.Sprintf("SELECT id, v FROM %s ORDER BY id", table), len(sent))
+		rows := column(sent)
+		got := roundTrip(ctx, e, table, "v", "$2", rows)
 		for i, want := range sent {
 			Expect(got[i][1]).To(BeAssignableToTypeOf(float64(0)), "row %d: float8 comes back as float64", i+1)
 			Expect(bits(got[i][1].(float64))).To(Equal(bits(want)), "row %d through the adapter: sent %v, got %v", i+1, want, got[i][1])
@@ -127,9 +108,7 @@ var _ = harness.ForEachAdapter("Compat: value round trips", Label("compat"), fun
 	}, valueTimeout)
 
 	s.It("round-trips text, keeping the empty string distinct from NULL", harness.Reqs("COMPAT", "FR-002", "T005"), func(ctx SpecContext) {
-		obs := harness.Observer(ctx)
-		table := harness.Table(ctx, obs, "rt_text", "id int8 PRIMARY KEY, v text")
-		e, _ := s.Open(ctx, 1)
+		obs, table, e := valueTable(ctx, s, "rt_text", "v text")
 		sent := []any{
 			"",
 			nil,
@@ -140,13 +119,8 @@ var _ = harness.ForEachAdapter("Compat: value round trips", Label("compat"), fun
 			"line one\nline two\r\n\ttabbed",
 			strings.Repeat("0123456789", 10_000),
 		}
-		rows := make([][]any, len(sent))
-		for i, v := range sent {
-			rows[i] = []any{v}
-		}
-		insertRows(ctx, e, fmt.Sprintf("INSERT INTO %s (id, v) VALUES ($1, $2)", table), rows)
-
-		got := readBack(ctx, e, fmt.Sprintf("SELECT id, v FROM %s ORDER BY id", table), len(sent))
+		rows := column(sent)
+		got := roundTrip(ctx, e, table, "v", "$2", rows)
 		for i, want := range sent {
 			Expect(got[i][1]).To(same(want), "row %d through the adapter (the empty string must not become NULL, nor NULL the empty string)", i+1)
 		}
@@ -167,14 +141,10 @@ var _ = harness.ForEachAdapter("Compat: value round trips", Label("compat"), fun
 	}, valueTimeout)
 
 	s.It("round-trips bool true, false and NULL", harness.Reqs("COMPAT", "FR-002", "T005"), func(ctx SpecContext) {
-		obs := harness.Observer(ctx)
-		table := harness.Table(ctx, obs, "rt_bool", "id int8 PRIMARY KEY, v bool")
-		e, _ := s.Open(ctx, 1)
+		obs, table, e := valueTable(ctx, s, "rt_bool", "v bool")
 		sent := []any{true, false, nil}
-		rows := [][]any{{true}, {false}, {nil}}
-		insertRows(ctx, e, fmt.Sprintf("INSERT INTO %s (id, v) VALUES ($1, $2)", table), rows)
-
-		got := readBack(ctx, e, fmt.Sprintf("SELECT id, v FROM %s ORDER BY id", table), len(sent))
+		rows := column(sent)
+		got := roundTrip(ctx, e, table, "v", "$2", rows)
 		for i, want := range sent {
 			Expect(got[i][1]).To(same(want), "row %d through the adapter: booleans come back as bool, not 1/0", i+1)
 		}
@@ -191,9 +161,7 @@ var _ = harness.ForEachAdapter("Compat: value round trips", Label("compat"), fun
 	}, valueTimeout)
 
 	s.It("round-trips date, from a time value and from an ISO string", harness.Reqs("COMPAT", "FR-002", "T005"), func(ctx SpecContext) {
-		obs := harness.Observer(ctx)
-		table := harness.Table(ctx, obs, "rt_date", "id int8 PRIMARY KEY, v date")
-		e, _ := s.Open(ctx, 1)
+		obs, table, e := valueTable(ctx, s, "rt_date", "v date")
 		rows := [][]any{
 			{time.Date(2024, 2, 29, 0, 0, 0, 0, time.UTC)},
 			{time.Date(1970, 1, 1, 0, 0, 0, 0, time.UTC)},
@@ -202,9 +170,7 @@ var _ = harness.ForEachAdapter("Compat: value round trips", Label("compat"), fun
 			{nil},
 		}
 		want := []any{"2024-02-29", "1970-01-01", "1999-12-31", "2000-02-29", nil}
-		insertRows(ctx, e, fmt.Sprintf("INSERT INTO %s (id, v) VALUES ($1, $2)", table), rows)
-
-		got := readBack(ctx, e, fmt.Sprintf("SELECT id, v FROM %s ORDER BY id", table), len(rows))
+		got := roundTrip(ctx, e, table, "v", "$2", rows)
 		for i := range rows {
 			Expect(calendarDate(got[i][1])).To(same(want[i]), "row %d through the adapter: %#v", i+1, got[i][1])
 		}
@@ -226,9 +192,7 @@ var _ = harness.ForEachAdapter("Compat: value round trips", Label("compat"), fun
 	}, valueTimeout)
 
 	s.It("round-trips timestamptz to the microsecond, from non-UTC zones", harness.Reqs("COMPAT", "FR-002", "T005"), func(ctx SpecContext) {
-		obs := harness.Observer(ctx)
-		table := harness.Table(ctx, obs, "rt_timestamptz", "id int8 PRIMARY KEY, v timestamptz")
-		e, _ := s.Open(ctx, 1)
+		obs, table, e := valueTable(ctx, s, "rt_timestamptz", "v timestamptz")
 		india := time.FixedZone("UTC+05:30", 5*3600+30*60)
 		pacific := time.FixedZone("UTC-08:00", -8*3600)
 		want := []time.Time{
@@ -239,9 +203,7 @@ var _ = harness.ForEachAdapter("Compat: value round trips", Label("compat"), fun
 			time.Date(2024, 2, 29, 23, 59, 58, 123456000, india),
 		}
 		rows := [][]any{{want[0]}, {want[1]}, {want[2]}, {want[3]}, {"2024-02-29 23:59:58.123456+05:30"}}
-		insertRows(ctx, e, fmt.Sprintf("INSERT INTO %s (id, v) VALUES ($1, $2)", table), rows)
-
-		got := readBack(ctx, e, fmt.Sprintf("SELECT id, v FROM %s ORDER BY id", table), len(rows))
+		got := roundTrip(ctx, e, table, "v", "$2", rows)
 		for i, w := range want {
 			Expect(got[i][1]).To(BeAssignableToTypeOf(time.Time{}), "row %d: timestamptz comes back as a time", i+1)
 			Expect(got[i][1].(time.Time).UTC()).To(Equal(w.UTC()), "row %d through the adapter: the same instant, to the microsecond", i+1)
@@ -261,21 +223,14 @@ var _ = harness.ForEachAdapter("Compat: value round trips", Label("compat"), fun
 	}, valueTimeout)
 
 	s.It("round-trips bytea: empty, NULL and every byte 0x00-0xFF", harness.Reqs("COMPAT", "FR-002", "T005"), func(ctx SpecContext) {
-		obs := harness.Observer(ctx)
-		table := harness.Table(ctx, obs, "rt_bytea", "id int8 PRIMARY KEY, v bytea")
-		e, _ := s.Open(ctx, 1)
+		obs, table, e := valueTable(ctx, s, "rt_bytea", "v bytea")
 		all := make([]byte, 256)
 		for i := range all {
 			all[i] = byte(i)
 		}
 		sent := []any{[]byte{}, nil, all, []byte(`\x00'"\\`), []byte{0}}
-		rows := make([][]any, len(sent))
-		for i, v := range sent {
-			rows[i] = []any{v}
-		}
-		insertRows(ctx, e, fmt.Sprintf("INSERT INTO %s (id, v) VALUES ($1, $2)", table), rows)
-
-		got := readBack(ctx, e, fmt.Sprintf("SELECT id, v FROM %s ORDER BY id", table), len(sent))
+		rows := column(sent)
+		got := roundTrip(ctx, e, table, "v", "$2", rows)
 		for i, want := range sent {
 			// Equal tells []byte{} from nil: an empty bytea is not NULL.
 			Expect(got[i][1]).To(same(want), "row %d through the adapter", i+1)
@@ -307,9 +262,7 @@ var _ = harness.ForEachAdapter("Compat: value round trips", Label("compat"), fun
 	}, valueTimeout)
 
 	s.It("round-trips json and jsonb, keeping JSON null distinct from SQL NULL", harness.Reqs("COMPAT", "FR-002", "T005"), func(ctx SpecContext) {
-		obs := harness.Observer(ctx)
-		table := harness.Table(ctx, obs, "rt_json", "id int8 PRIMARY KEY, j json, jb jsonb")
-		e, _ := s.Open(ctx, 1)
+		obs, table, e := valueTable(ctx, s, "rt_json", "j json, jb jsonb")
 		sent := []any{
 			`{"a": 1, "b": [true, null, "x"], "c": {"d": 1.5, "e": "ü \"quoted\" \\ \u00e9"}}`,
 			`[]`,
@@ -322,9 +275,7 @@ var _ = harness.ForEachAdapter("Compat: value round trips", Label("compat"), fun
 		for i, v := range sent {
 			rows[i] = []any{v, v}
 		}
-		insertRows(ctx, e, fmt.Sprintf("INSERT INTO %s (id, j, jb) VALUES ($1, $2, $3)", table), rows)
-
-		got := readBack(ctx, e, fmt.Sprintf("SELECT id, j, jb FROM %s ORDER BY id", table), len(sent))
+		got := roundTrip(ctx, e, table, "j, jb", "$2, $3", rows)
 		for i, want := range sent {
 			for col, name := range []string{"json", "jsonb"} {
 				v := got[i][col+1]
@@ -363,9 +314,7 @@ var _ = harness.ForEachAdapter("Compat: value round trips", Label("compat"), fun
 
 	s.It("round-trips a vector through the profile's vector parameter", harness.Reqs("COMPAT", "FR-004", "EC-3", "T025"), func(ctx SpecContext) {
 		p := harness.Profile()
-		obs := harness.Observer(ctx)
-		table := harness.Table(ctx, obs, "rt_vector", "id int8 PRIMARY KEY, v "+p.VectorType(4))
-		e, _ := s.Open(ctx, 1)
+		obs, table, e := valueTable(ctx, s, "rt_vector", "v "+p.VectorType(4))
 		sent := [][]float32{{1, 0.1, -2.5, 3e-5}, {0.5, 0, -0.25, 1e6}, nil}
 		rows := make([][]any, len(sent))
 		for i, v := range sent {
@@ -375,9 +324,7 @@ var _ = harness.ForEachAdapter("Compat: value round trips", Label("compat"), fun
 				rows[i] = []any{profile.VectorLiteral(v)}
 			}
 		}
-		insertRows(ctx, e, fmt.Sprintf("INSERT INTO %s (id, v) VALUES ($1, %s)", table, p.VectorParam(2)), rows)
-
-		got := readBack(ctx, e, fmt.Sprintf("SELECT id, v FROM %s ORDER BY id", table), len(sent))
+		got := roundTrip(ctx, e, table, "v", p.VectorParam(2), rows)
 		for i, want := range sent {
 			if want == nil {
 				Expect(got[i][1]).To(BeNil(), "row %d through the adapter: NULL", i+1)
@@ -397,6 +344,35 @@ var _ = harness.ForEachAdapter("Compat: value round trips", Label("compat"), fun
 		}
 	}, valueTimeout, Label("vector"))
 })
+
+// valueTable creates the spec's table prefix (id int8 PRIMARY KEY, then
+// cols) through the observer and opens the adapter's engine with one
+// connection.
+func valueTable(ctx SpecContext, s *harness.Subject, prefix, cols string) (*pgx.Conn, string, adapter.Engine) {
+	GinkgoHelper()
+	obs := harness.Observer(ctx)
+	table := harness.Table(ctx, obs, prefix, "id int8 PRIMARY KEY, "+cols)
+	e, _ := s.Open(ctx, 1)
+	return obs, table, e
+}
+
+// roundTrip inserts rows into table's columns cols through the engine (row
+// id i+1 holds rows[i], given to params: "$2, $3", …) and reads them back
+// through it, id first.
+func roundTrip(ctx context.Context, e adapter.Engine, table, cols, params string, rows [][]any) [][]any {
+	GinkgoHelper()
+	insertRows(ctx, e, fmt.Sprintf("INSERT INTO %s (id, %s) VALUES ($1, %s)", table, cols, params), rows)
+	return readBack(ctx, e, fmt.Sprintf("SELECT id, %s FROM %s ORDER BY id", cols, table), len(rows))
+}
+
+// column makes the rows of a one-column insert, a value a row.
+func column[T any](values []T) [][]any {
+	rows := make([][]any, len(values))
+	for i, v := range values {
+		rows[i] = []any{v}
+	}
+	return rows
+}
 
 // insertRows runs insert once per row through the engine with the row's id
 // (1, 2, …) as $1 and the row's values after it; each must affect one row.

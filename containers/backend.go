@@ -1,23 +1,15 @@
 package containers
 
 import (
-	"archive/tar"
-	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
-	"io"
 	"io/fs"
 	"net"
 	"path"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/moby/moby/api/types/build"
-	"github.com/moby/moby/client"
 	"github.com/testcontainers/testcontainers-go"
 )
 
@@ -27,17 +19,7 @@ import (
 // content-addressed tag, so a change to the backend's code makes a new
 // image and an unchanged one is reused without building.
 func EnsureBackend(ctx context.Context, cli *testcontainers.DockerClient, base string, b Build, src fs.FS, dir string) (tag string, built bool, err error) {
-	ok, baseID, err := ImageExists(ctx, cli, base)
-	if err != nil {
-		return "", false, err
-	}
-	if !ok {
-		return "", false, fmt.Errorf("base image %s is missing and cannot be pulled here: run `make images` (scripts/build-base.sh) first", base)
-	}
-	files, err := b.files()
-	if err != nil {
-		return "", false, err
-	}
+	var files []file
 	err = fs.WalkDir(src, ".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err
@@ -56,51 +38,7 @@ func EnsureBackend(ctx context.Context, cli *testcontainers.DockerClient, base s
 	if err != nil {
 		return "", false, fmt.Errorf("read backend source for %s: %w", b.Repo, err)
 	}
-	sort.Slice(files, func(i, j int) bool { return files[i].name < files[j].name })
-	h := sha256.New()
-	for _, f := range files {
-		fmt.Fprintf(h, "%s\x00%d\x00", f.name, len(f.data))
-		h.Write(f.data)
-	}
-	h.Write([]byte(baseID))
-	tag = b.Repo + ":" + hex.EncodeToString(h.Sum(nil))[:12]
-	if ok, _, err := ImageExists(ctx, cli, tag); err != nil || ok {
-		return tag, false, err
-	}
-	ctxTar, err := tarFiles(files)
-	if err != nil {
-		return "", false, err
-	}
-	res, err := cli.ImageBuild(ctx, ctxTar, client.ImageBuildOptions{
-		Tags:        []string{tag},
-		BuildArgs:   map[string]*string{"BASE": &base},
-		Remove:      true,
-		ForceRemove: true,
-		Version:     build.BuilderV1,
-		Labels:      map[string]string{LabelSuite: "image"},
-	})
-	if err != nil {
-		return "", false, fmt.Errorf("build %s: %w", tag, err)
-	}
-	defer res.Body.Close()
-	if err := readBuildStream(res.Body); err != nil {
-		return "", false, fmt.Errorf("build %s from %s: %w", tag, b.Dir, err)
-	}
-	return tag, true, nil
-}
-
-func tarFiles(files []file) (io.Reader, error) {
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	for _, f := range files {
-		if err := tw.WriteHeader(&tar.Header{Name: path.Clean(f.name), Mode: f.mode, Size: int64(len(f.data))}); err != nil {
-			return nil, err
-		}
-		if _, err := tw.Write(f.data); err != nil {
-			return nil, err
-		}
-	}
-	return &buf, tw.Close()
+	return b.ensure(ctx, cli, base, files)
 }
 
 // Add starts one more service on the stack's network (a driver backend
@@ -174,23 +112,7 @@ func (s *Stack) OtherCPUs(n int) string {
 // "1", "2-3", "0,2-3") as a cpuset; "" when cpuset names none of them or
 // all of them.
 func ComplementCPUs(cpuset string, n int) string {
-	taken := map[int]bool{}
-	for _, part := range strings.Split(cpuset, ",") {
-		lo, hi, isRange := strings.Cut(strings.TrimSpace(part), "-")
-		a, err := strconv.Atoi(lo)
-		if err != nil {
-			continue
-		}
-		b := a
-		if isRange {
-			if b, err = strconv.Atoi(hi); err != nil {
-				continue
-			}
-		}
-		for c := a; c <= b; c++ {
-			taken[c] = true
-		}
-	}
+	taken := ParseCPUSet(cpuset)
 	var free []string
 	pinned := false
 	for c := 0; c < n; c++ {
@@ -204,4 +126,27 @@ func ComplementCPUs(cpuset string, n int) string {
 		return ""
 	}
 	return strings.Join(free, ",")
+}
+
+// ParseCPUSet reads a docker cpuset ("1", "2-3", "0,2-3") into the set of
+// CPUs it names; parts that are not numbers or ranges are ignored.
+func ParseCPUSet(cpuset string) map[int]bool {
+	out := map[int]bool{}
+	for _, part := range strings.Split(cpuset, ",") {
+		lo, hi, isRange := strings.Cut(strings.TrimSpace(part), "-")
+		a, err := strconv.Atoi(lo)
+		if err != nil {
+			continue
+		}
+		b := a
+		if isRange {
+			if b, err = strconv.Atoi(hi); err != nil {
+				continue
+			}
+		}
+		for c := a; c <= b; c++ {
+			out[c] = true
+		}
+	}
+	return out
 }

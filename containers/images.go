@@ -48,17 +48,22 @@ var PGWireBuild = Build{Dir: "images/iris-pgwire", Repo: "pgwire-conformance/iri
 // of the base image's ID, so any change to either makes a new tag and an
 // unchanged one is reused without building.
 func (b Build) Tag(baseID string) (string, error) {
-	h := sha256.New()
 	files, err := b.files()
 	if err != nil {
 		return "", err
 	}
+	return b.tag(files, baseID), nil
+}
+
+// tag is Tag for a build context of files, sorted by name.
+func (b Build) tag(files []file, baseID string) string {
+	h := sha256.New()
 	for _, f := range files {
 		fmt.Fprintf(h, "%s\x00%d\x00", f.name, len(f.data))
 		h.Write(f.data)
 	}
 	h.Write([]byte(baseID))
-	return b.Repo + ":" + hex.EncodeToString(h.Sum(nil))[:12], nil
+	return b.Repo + ":" + hex.EncodeToString(h.Sum(nil))[:12]
 }
 
 type file struct {
@@ -94,11 +99,7 @@ func (b Build) files() ([]file, error) {
 	return out, nil
 }
 
-func (b Build) tarball() (io.Reader, error) {
-	files, err := b.files()
-	if err != nil {
-		return nil, err
-	}
+func tarFiles(files []file) (io.Reader, error) {
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
 	for _, f := range files {
@@ -127,6 +128,12 @@ func ImageExists(ctx context.Context, cli *testcontainers.DockerClient, ref stri
 // Ensure returns the image's tag, building it FROM base only when no image
 // of that content exists yet. built says whether it had to build.
 func (b Build) Ensure(ctx context.Context, cli *testcontainers.DockerClient, base string) (tag string, built bool, err error) {
+	return b.ensure(ctx, cli, base, nil)
+}
+
+// ensure is Ensure with extra files added to the build context (and so to
+// its content-addressed tag).
+func (b Build) ensure(ctx context.Context, cli *testcontainers.DockerClient, base string, extra []file) (tag string, built bool, err error) {
 	ok, baseID, err := ImageExists(ctx, cli, base)
 	if err != nil {
 		return "", false, err
@@ -134,14 +141,17 @@ func (b Build) Ensure(ctx context.Context, cli *testcontainers.DockerClient, bas
 	if !ok {
 		return "", false, fmt.Errorf("base image %s is missing and cannot be pulled here: run `make images` (scripts/build-base.sh) first", base)
 	}
-	tag, err = b.Tag(baseID)
+	files, err := b.files()
 	if err != nil {
 		return "", false, err
 	}
+	files = append(files, extra...)
+	sort.Slice(files, func(i, j int) bool { return files[i].name < files[j].name })
+	tag = b.tag(files, baseID)
 	if ok, _, err := ImageExists(ctx, cli, tag); err != nil || ok {
 		return tag, false, err
 	}
-	ctxTar, err := b.tarball()
+	ctxTar, err := tarFiles(files)
 	if err != nil {
 		return "", false, err
 	}

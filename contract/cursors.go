@@ -195,14 +195,14 @@ var _ = harness.ForEachAdapter("Contract: cursors", Label("contract", "cursors")
 		// it back, clean (no rows of the abandoned result left to read).
 		next, cancelNext := context.WithTimeout(ctx, 5*time.Second)
 		defer cancelNext()
-		got, err := fetchAllOf(next, e, "SELECT 42 AS answer")
+		got, err := adapter.QueryAll(next, e, "SELECT 42 AS answer")
 		elapsed := time.Since(start)
 		Expect(err).NotTo(HaveOccurred(), "with pool max 1 the next query must get the connection back within 5 s")
 		Expect(got).To(Equal([][]any{{int64(42)}}), "the next query sees its own result, not the rest of the closed one")
 		GinkgoWriter.Printf("%s: close after 10 rows and next query took %s\n", s.Info.Name, elapsed)
 
 		// And the connection is fully usable again, on a fresh large result.
-		got, err = fetchAllOf(next, e, query+" LIMIT 3")
+		got, err = adapter.QueryAll(next, e, query+" LIMIT 3")
 		Expect(err).NotTo(HaveOccurred())
 		Expect(got).To(HaveLen(3))
 	})
@@ -271,18 +271,6 @@ func seq(from, to int64) []int64 {
 		out = append(out, i)
 	}
 	return out
-}
-
-func fetchAllOf(ctx context.Context, q adapter.Querier, query string) ([][]any, error) {
-	rows, err := q.Query(ctx, query)
-	if err != nil {
-		return nil, err
-	}
-	all, err := rows.FetchAll(ctx)
-	if cerr := rows.Close(ctx); err == nil {
-		err = cerr
-	}
-	return all, err
 }
 
 // memSampler tracks this process's heap while a result streams: the growth

@@ -80,7 +80,7 @@ var _ = harness.ForEachAdapter("Edge cases: coexistence", Label("transactions"),
 		}
 		Expect(observedWho(ctx, a, table)).To(Equal(want), "%s sees every committed row of both", me)
 		Expect(observedWho(ctx, b, table)).To(Equal(want), "%s sees every committed row of both", them)
-		Expect(observedRows(ctx, obs, table)).To(Equal(want), "the observer sees every committed row, each written by its own engine")
+		Expect(harness.ObservedNotes(ctx, obs, table)).To(Equal(want), "the observer sees every committed row, each written by its own engine")
 	}, SpecTimeout(60*time.Second))
 })
 
@@ -122,18 +122,15 @@ func beginOn(ctx context.Context, e adapter.Engine) adapter.Tx {
 	DeferCleanup(func(ctx context.Context) error { return c.Release(ctx) })
 	tx, err := c.Begin(ctx)
 	Expect(err).NotTo(HaveOccurred(), "begin a transaction")
-	DeferCleanup(func(ctx context.Context) { _ = tx.Rollback(ctx) })
+	DeferCleanup(func(ctx context.Context) {
+		_ = tx.Rollback(ctx) // after Commit or Rollback this is a no-op error
+	})
 	return tx
 }
 
 // idsOf lists table's ids, ascending, through an adapter.
 func idsOf(ctx context.Context, q adapter.Querier, table string) ([]int64, error) {
-	rows, err := q.Query(ctx, fmt.Sprintf("SELECT id FROM %s ORDER BY id", table))
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close(ctx)
-	all, err := rows.FetchAll(ctx)
+	all, err := adapter.QueryAll(ctx, q, fmt.Sprintf("SELECT id FROM %s ORDER BY id", table))
 	if err != nil {
 		return nil, err
 	}
@@ -145,17 +142,12 @@ func idsOf(ctx context.Context, q adapter.Querier, table string) ([]int64, error
 		}
 		out = append(out, id)
 	}
-	return out, rows.Close(ctx)
+	return out, nil
 }
 
 // observedWho reads table (id, note) through an adapter.
 func observedWho(ctx context.Context, q adapter.Querier, table string) (map[int64]string, error) {
-	rows, err := q.Query(ctx, fmt.Sprintf("SELECT id, note FROM %s", table))
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close(ctx)
-	all, err := rows.FetchAll(ctx)
+	all, err := adapter.QueryAll(ctx, q, fmt.Sprintf("SELECT id, note FROM %s", table))
 	if err != nil {
 		return nil, err
 	}

@@ -44,27 +44,21 @@ var _ = harness.ForEachAdapter("Edge cases: pool under concurrent use", Label("p
 		e, app := s.Open(ctx, poolMax)
 
 		// The observer polls pg_stat_activity every 10 ms while the work runs.
-		stop := make(chan struct{})
-		polled := make(chan pollResult, 1)
-		go func() {
-			defer GinkgoRecover()
-			polled <- pollConnections(ctx, obs, app, stop)
-		}()
+		pids := map[int32]bool{}
+		finish := harness.PollServerConnections(ctx, obs, app, func() error { return backendPIDs(ctx, obs, app, pids) })
 		sleep := harness.Profile().Sleep(0.05)
 		errs := concurrently(ctx, workers, func(ctx context.Context, i int) error {
 			return runQuery(ctx, e, sleep)
 		})
-		close(stop)
-		var p pollResult
-		Eventually(polled).WithContext(ctx).WithTimeout(5 * time.Second).Should(Receive(&p))
+		p := finish()
 		Expect(errs).To(BeEmpty(), "every query succeeds")
-		Expect(p.err).NotTo(HaveOccurred(), "observer polling pg_stat_activity")
+		Expect(p.Err).NotTo(HaveOccurred(), "observer polling pg_stat_activity")
 		GinkgoWriter.Printf("pool max %d, %d workers: %d polls, max %d server connections, %d distinct backends\n",
-			poolMax, workers, p.polls, p.max, len(p.pids))
+			poolMax, workers, p.Polls, p.Max, len(pids))
 
-		Expect(p.max).To(BeNumerically("<=", poolMax), "server connections seen at once must not exceed the pool maximum")
-		Expect(p.max).To(BeNumerically(">=", 2), "%d concurrent callers should be served by more than one connection", workers)
-		Expect(len(p.pids)).To(BeNumerically("<=", poolMax),
+		Expect(p.Max).To(BeNumerically("<=", poolMax), "server connections seen at once must not exceed the pool maximum")
+		Expect(p.Max).To(BeNumerically(">=", 2), "%d concurrent callers should be served by more than one connection", workers)
+		Expect(len(pids)).To(BeNumerically("<=", poolMax),
 			"distinct server backends over the whole run: a pool reuses its connections instead of opening one per query")
 		Expect(harness.ServerConnections(ctx, obs, app)).To(BeNumerically("<=", poolMax), "after the work the pool holds at most its maximum")
 	}, poolTimeout, harness.NeedsFeature{profile.ConnectionView})
@@ -135,52 +129,17 @@ func concurrently(ctx context.Context, n int, f func(ctx context.Context, i int)
 	return errs
 }
 
-type pollResult struct {
-	polls, max int
-	pids       map[int32]bool
-	err        error
-}
-
-// pollConnections samples the server connections tagged app every 10 ms
-// until stop is closed, once more after, and reports the most seen at once
-// and every backend seen. Backends are told apart by pid in
-// pg_stat_activity: the profile has no SQL for session identity, so this
-// query is PostgreSQL's, and the spec using it needs ConnectionView.
-func pollConnections(ctx context.Context, obs *pgx.Conn, app string, stop <-chan struct{}) pollResult {
-	r := pollResult{pids: map[int32]bool{}}
-	tick := time.NewTicker(10 * time.Millisecond)
-	defer tick.Stop()
-	sample := func() bool {
-		n, err := harness.ServerConnections(ctx, obs, app)
-		if err == nil {
-			var pids []int32
-			err = obs.QueryRow(ctx, "SELECT coalesce(array_agg(pid), '{}') FROM pg_stat_activity WHERE application_name = $1", app).Scan(&pids)
-			for _, p := range pids {
-				r.pids[p] = true
-			}
-		}
-		if err != nil {
-			r.err = err
-			return false
-		}
-		r.polls++
-		r.max = max(r.max, n)
-		return true
+// backendPIDs adds to pids the server backends tagged app. Backends are
+// told apart by pid in pg_stat_activity: the profile has no SQL for
+// session identity, so this query is PostgreSQL's, and the spec using it
+// needs ConnectionView.
+func backendPIDs(ctx context.Context, obs *pgx.Conn, app string, pids map[int32]bool) error {
+	var seen []int32
+	err := obs.QueryRow(ctx, "SELECT coalesce(array_agg(pid), '{}') FROM pg_stat_activity WHERE application_name = $1", app).Scan(&seen)
+	for _, p := range seen {
+		pids[p] = true
 	}
-	for {
-		if !sample() {
-			return r
-		}
-		select {
-		case <-stop:
-			sample()
-			return r
-		case <-ctx.Done():
-			r.err = ctx.Err()
-			return r
-		case <-tick.C:
-		}
-	}
+	return err
 }
 
 // selectOne runs SELECT 1 through the engine, bounded so a dead connection

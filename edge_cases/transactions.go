@@ -31,7 +31,7 @@ var _ = harness.ForEachAdapter("Edge cases: transactions", Label("transactions")
 		Expect(tx.Exec(ctx, insert, int64(2), "two")).To(Equal(int64(1)), "rows affected by the second INSERT")
 		Expect(tx.Commit(ctx)).To(Succeed())
 
-		Expect(observedRows(ctx, obs, table)).To(Equal(map[int64]string{1: "one", 2: "two"}),
+		Expect(harness.ObservedNotes(ctx, obs, table)).To(Equal(map[int64]string{1: "one", 2: "two"}),
 			"after Commit another session must see exactly the committed rows")
 	}, txTimeout)
 
@@ -47,7 +47,7 @@ var _ = harness.ForEachAdapter("Edge cases: transactions", Label("transactions")
 		Expect(tx.Rollback(ctx)).To(Succeed())
 
 		// ...and after Rollback nobody does.
-		Expect(observedRows(ctx, obs, table)).To(BeEmpty(), "after Rollback the server must hold none of the transaction's rows")
+		Expect(harness.ObservedNotes(ctx, obs, table)).To(BeEmpty(), "after Rollback the server must hold none of the transaction's rows")
 	}, txTimeout)
 
 	s.It("keeps uncommitted rows invisible to other sessions until Commit", harness.Reqs("FR-006", "EC-5", "T031", "T032"), func(ctx SpecContext) {
@@ -60,11 +60,11 @@ var _ = harness.ForEachAdapter("Edge cases: transactions", Label("transactions")
 		}
 		Expect(adapter.Scalar(ctx, tx, fmt.Sprintf("SELECT count(*) FROM %s", table))).To(BeEquivalentTo(3),
 			"inside the transaction all three rows are visible")
-		Expect(observedRows(ctx, obs, table)).To(BeEmpty(),
+		Expect(harness.ObservedNotes(ctx, obs, table)).To(BeEmpty(),
 			"while the transaction is open another session must see none of its rows (no autocommit per statement)")
 
 		Expect(tx.Commit(ctx)).To(Succeed())
-		Expect(observedRows(ctx, obs, table)).To(HaveLen(3), "after Commit all three rows are visible")
+		Expect(harness.ObservedNotes(ctx, obs, table)).To(HaveLen(3), "after Commit all three rows are visible")
 	}, txTimeout)
 
 	s.It("rolls back DDL: a table created inside a rolled-back transaction does not exist", harness.Reqs("FR-006", "EC-5", "T031", "T032"), func(ctx SpecContext) {
@@ -93,7 +93,7 @@ var _ = harness.ForEachAdapter("Edge cases: transactions", Label("transactions")
 	s.It("rolls back a transaction in which a statement failed, leaving nothing of it", harness.Reqs("FR-006", "EC-5", "T031", "T032"), func(ctx SpecContext) {
 		obs, table, tx := abortedTransaction(ctx, s)
 		_ = tx.Commit(ctx) // what Commit reports is the next spec's concern
-		Expect(observedRows(ctx, obs, table)).To(Equal(map[int64]string{1: "before"}),
+		Expect(harness.ObservedNotes(ctx, obs, table)).To(Equal(map[int64]string{1: "before"}),
 			"nothing from the failed transaction may remain; the row from before it is untouched")
 	}, txTimeout)
 
@@ -102,7 +102,7 @@ var _ = harness.ForEachAdapter("Edge cases: transactions", Label("transactions")
 		// The server has turned COMMIT into ROLLBACK; a driver that reports
 		// success tells the application its data was saved when it was not.
 		Expect(tx.Commit(ctx)).NotTo(Succeed(), "Commit of an aborted transaction must report that nothing was committed")
-		Expect(observedRows(ctx, obs, table)).To(Equal(map[int64]string{1: "before"}))
+		Expect(harness.ObservedNotes(ctx, obs, table)).To(Equal(map[int64]string{1: "before"}))
 	}, txTimeout)
 
 	s.It("rolls back to a savepoint and commits the rest", harness.Reqs("FR-006", "EC-5", "T031", "T032"), func(ctx SpecContext) {
@@ -120,7 +120,7 @@ var _ = harness.ForEachAdapter("Edge cases: transactions", Label("transactions")
 		Expect(tx.Exec(ctx, insert, int64(3), "outer after")).To(Equal(int64(1)))
 		Expect(tx.Commit(ctx)).To(Succeed())
 
-		Expect(observedRows(ctx, obs, table)).To(Equal(map[int64]string{1: "outer before", 3: "outer after"}),
+		Expect(harness.ObservedNotes(ctx, obs, table)).To(Equal(map[int64]string{1: "outer before", 3: "outer after"}),
 			"only the rows outside the rolled-back savepoint are committed")
 	}, txTimeout)
 })
@@ -131,31 +131,7 @@ var _ = harness.ForEachAdapter("Edge cases: transactions", Label("transactions")
 func begin(ctx context.Context, s *harness.Subject) adapter.Tx {
 	GinkgoHelper()
 	e, _ := s.Open(ctx, 2)
-	c, err := e.Acquire(ctx)
-	Expect(err).NotTo(HaveOccurred(), "acquire a connection")
-	DeferCleanup(func(ctx context.Context) error { return c.Release(ctx) })
-	tx, err := c.Begin(ctx)
-	Expect(err).NotTo(HaveOccurred(), "begin a transaction")
-	DeferCleanup(func(ctx context.Context) {
-		_ = tx.Rollback(ctx) // after Commit or Rollback this is a no-op error
-	})
-	return tx
-}
-
-// observedRows reads table (id int8, note text) through the observer.
-func observedRows(ctx context.Context, obs *pgx.Conn, table string) (map[int64]string, error) {
-	rows, err := obs.Query(ctx, fmt.Sprintf("SELECT id, note FROM %s", table))
-	if err != nil {
-		return nil, err
-	}
-	out := map[int64]string{}
-	var id int64
-	var note string
-	_, err = pgx.ForEachRow(rows, []any{&id, &note}, func() error {
-		out[id] = note
-		return nil
-	})
-	return out, err
+	return beginOn(ctx, e)
 }
 
 // tablesNamed counts the tables called name the observer sees in

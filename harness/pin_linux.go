@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/pgwire-conformance/pgwire-conformance/containers"
 )
 
 // PinAwayFrom locks the calling goroutine to its OS thread and restricts the
@@ -13,7 +15,7 @@ import (
 // share a core during a measurement. The returned func undoes both. With no
 // cpuset, or no CPU left, it does nothing.
 func PinAwayFrom(cpuset string) (undo func(), pinned string) {
-	target := parseCPUSet(cpuset)
+	target := containers.ParseCPUSet(cpuset)
 	if len(target) == 0 {
 		return func() {}, ""
 	}
@@ -38,26 +40,4 @@ func PinAwayFrom(cpuset string) (undo func(), pinned string) {
 		unix.SchedSetaffinity(0, &old)
 		runtime.UnlockOSThread()
 	}, strings.Join(names, ",")
-}
-
-// parseCPUSet reads a docker cpuset ("1", "2-3", "0,2-3").
-func parseCPUSet(s string) map[int]bool {
-	out := map[int]bool{}
-	for _, part := range strings.Split(s, ",") {
-		lo, hi, isRange := strings.Cut(strings.TrimSpace(part), "-")
-		a, err := strconv.Atoi(lo)
-		if err != nil {
-			continue
-		}
-		b := a
-		if isRange {
-			if b, err = strconv.Atoi(hi); err != nil {
-				continue
-			}
-		}
-		for c := a; c <= b; c++ {
-			out[c] = true
-		}
-	}
-	return out
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/onsi/ginkgo/v2"
@@ -78,6 +79,23 @@ func Table(ctx context.Context, obs *pgx.Conn, prefix, columns string) string {
 	return name
 }
 
+// ObservedNotes reads a table of (id int8, note text) rows through the
+// observer, note by id.
+func ObservedNotes(ctx context.Context, obs *pgx.Conn, table string) (map[int64]string, error) {
+	rows, err := obs.Query(ctx, fmt.Sprintf("SELECT id, note FROM %s", table))
+	if err != nil {
+		return nil, err
+	}
+	out := map[int64]string{}
+	var id int64
+	var note string
+	_, err = pgx.ForEachRow(rows, []any{&id, &note}, func() error {
+		out[id] = note
+		return nil
+	})
+	return out, err
+}
+
 // ServerConnections counts the target's sessions whose application_name is
 // app, as the profile lets the observer see them.
 func ServerConnections(ctx context.Context, obs *pgx.Conn, app string) (int, error) {
@@ -88,4 +106,65 @@ func ServerConnections(ctx context.Context, obs *pgx.Conn, app string) (int, err
 	var n int
 	err := obs.QueryRow(ctx, q, app).Scan(&n)
 	return n, err
+}
+
+// ConnectionPoll is what PollServerConnections saw.
+type ConnectionPoll struct {
+	Polls int // samples taken
+	Max   int // most server connections seen at once
+	Err   error
+}
+
+// PollServerConnections counts the server connections tagged app through
+// the observer every 10 ms while the spec's work runs; finish stops it,
+// takes one last sample and returns what it saw. each, when not nil, runs
+// after every count (to sample more); its error, like the count's, ends
+// the polling and is the result's Err.
+func PollServerConnections(ctx context.Context, obs *pgx.Conn, app string, each func() error) (finish func() ConnectionPoll) {
+	stop := make(chan struct{})
+	polled := make(chan ConnectionPoll, 1)
+	go func() {
+		defer ginkgo.GinkgoRecover()
+		polled <- pollServerConnections(ctx, obs, app, stop, each)
+	}()
+	return func() ConnectionPoll {
+		ginkgo.GinkgoHelper()
+		close(stop)
+		var p ConnectionPoll
+		gomega.Eventually(polled).WithContext(ctx).WithTimeout(5 * time.Second).Should(gomega.Receive(&p))
+		return p
+	}
+}
+
+func pollServerConnections(ctx context.Context, obs *pgx.Conn, app string, stop <-chan struct{}, each func() error) ConnectionPoll {
+	var p ConnectionPoll
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	sample := func() bool {
+		n, err := ServerConnections(ctx, obs, app)
+		if err == nil && each != nil {
+			err = each()
+		}
+		if err != nil {
+			p.Err = err
+			return false
+		}
+		p.Polls++
+		p.Max = max(p.Max, n)
+		return true
+	}
+	for {
+		if !sample() {
+			return p
+		}
+		select {
+		case <-stop:
+			sample()
+			return p
+		case <-ctx.Done():
+			p.Err = ctx.Err()
+			return p
+		case <-tick.C:
+		}
+	}
 }

@@ -102,7 +102,7 @@ func (s *Subject) It(text string, req Req, body func(ctx ginkgo.SpecContext), de
 			checkLabels(text, l)
 		}
 	}
-	args = append(args, ginkgo.Label(reqLabels(req)...))
+	args = append(args, ginkgo.Label(catalogue.Labels(req)...))
 	args = append(args, func(ctx ginkgo.SpecContext) {
 		for _, c := range needs {
 			if !s.Info.Has(c) {
@@ -121,40 +121,6 @@ func (s *Subject) It(text string, req Req, body func(ctx ginkgo.SpecContext), de
 		body(ctx)
 	})
 	return ginkgo.It(text, args...)
-}
-
-// reqLabels turns IDs into label-set labels: fr:FR-001, ec:EC-2, task:T004,
-// req:COMPAT.
-func reqLabels(ids []string) []string {
-	var out []string
-	for _, id := range ids {
-		e, ok := catalogue.Lookup(id)
-		prefix := "req:"
-		switch {
-		case !ok:
-		case e.Kind == catalogue.Functional:
-			prefix = "fr:"
-		case e.Kind == catalogue.EdgeCase:
-			prefix = "ec:"
-		case e.Kind == catalogue.Task:
-			prefix = "task:"
-		}
-		out = append(out, prefix+id)
-	}
-	return out
-}
-
-// RequirementsOf extracts catalogue IDs back out of a spec's labels.
-func RequirementsOf(labels []string) []string {
-	var out []string
-	for _, l := range labels {
-		for _, p := range []string{"fr:", "ec:", "task:", "req:"} {
-			if id, ok := strings.CutPrefix(l, p); ok {
-				out = append(out, id)
-			}
-		}
-	}
-	return out
 }
 
 // AdapterOf returns the adapter name from a spec's labels.

@@ -122,15 +122,7 @@ func (a *App) search(r *http.Request, db adapter.Conn) (int, any) {
 }
 
 func (a *App) query(r *http.Request, db adapter.Conn, req SearchRequest) ([]fixtures.Hit, error) {
-	ctx := r.Context()
-	rows, err := db.Query(ctx, fixtures.SearchSQL(a.profile, a.table, req.K), profile.VectorLiteral(req.Vector))
-	if err != nil {
-		return nil, err
-	}
-	all, err := rows.FetchAll(ctx)
-	if cerr := rows.Close(ctx); err == nil {
-		err = cerr
-	}
+	all, err := adapter.QueryAll(r.Context(), db, fixtures.SearchSQL(a.profile, a.table, req.K), profile.VectorLiteral(req.Vector))
 	if err != nil {
 		return nil, err
 	}

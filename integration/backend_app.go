@@ -1,8 +1,6 @@
 package integration
 
 import (
-	"fmt"
-	"net/http"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -23,22 +21,15 @@ import (
 // the ground truth is computed for.
 func startBackendApp(ctx SpecContext, s *harness.Subject) *web {
 	GinkgoHelper()
-	p := harness.Profile()
-	obs := harness.Observer(ctx)
-	data := fixtures.Rows(rows, dim)
-	table := harness.Table(ctx, obs, "app_vectors", fixtures.VectorTableDDL(p, dim))
-	Expect(fixtures.Seed(ctx, obs, p, table, data)).To(Succeed(), "observer: seed %s", table)
-	e, app := s.Open(ctx, poolMax)
+	w, e, table := open(ctx, s, "app_vectors")
 	// The transcript recorder wraps the engine; the web app is an optional
 	// interface of the adapter's own engine.
 	wa, ok := harness.Underlying(e).(remote.WebApp)
 	Expect(ok).To(BeTrue(), "adapter %s declares %q but its engines do not implement remote.WebApp", s.Info.Name, adapter.WebApp)
-	url, err := wa.StartWebApp(ctx, fixtures.SearchSQL(p, table, k))
+	url, err := wa.StartWebApp(ctx, fixtures.SearchSQL(harness.Profile(), table, k))
 	Expect(err).NotTo(HaveOccurred(), "webapp.start on %s", s.Info.Name)
 	GinkgoWriter.Printf("backend web app of %s at %s\n", s.Info.Name, url)
-	tr := &http.Transport{MaxIdleConnsPerHost: concurrent}
-	DeferCleanup(tr.CloseIdleConnections)
-	w := &web{url: url, client: &http.Client{Timeout: httpTimeout, Transport: tr}, app: app, rows: data, obs: obs}
+	w.url = url
 	// The app is up once it answers: webapp.start returns when uvicorn listens.
 	Eventually(func() error {
 		_, _, _, err := w.call(ctx, "GET", "/test", nil)
@@ -47,34 +38,9 @@ func startBackendApp(ctx SpecContext, s *harness.Subject) *web {
 	return w
 }
 
-// backendMixed returns n requests cycling through /health, /test and
-// /search, each search with its own query vector (the seed's body: a JSON
-// array of floats) and ground truth.
-func (w *web) backendMixed(n int) []request {
-	queries := fixtures.Queries(20, dim)
-	matches := func(want string) func([]byte) error {
-		return func(b []byte) error {
-			if !jsonEqual(b, want) {
-				return fmt.Errorf("body %s, want %s", b, want)
-			}
-			return nil
-		}
-	}
-	out := make([]request, n)
-	for i := range out {
-		switch i % 3 {
-		case 0:
-			out[i] = request{"GET", "/health", nil, matches(`{"status":"ok","db":true}`)}
-		case 1:
-			out[i] = request{"GET", "/test", nil, matches(`{"value":1}`)}
-		default:
-			q := queries[(i/3)%len(queries)]
-			want := fixtures.TopK(w.rows, q, k)
-			out[i] = request{"POST", "/search", q, func(b []byte) error { return checkSearch(b, want) }}
-		}
-	}
-	return out
-}
+// backendSearch is the body of the seed's POST /search: the query vector
+// as a JSON array of floats.
+func backendSearch(q []float32) any { return q }
 
 // The backend group runs for adapters that ship their own web application
 // (remote backends declaring webapp); Go adapters are n/a.
@@ -99,30 +65,11 @@ var _ = harness.ForEachAdapter("Integration: backend web application", Label("ht
 
 	s.It("the backend's own app serves 50 concurrent requests on a pool of 5, every answer correct", harness.Reqs("FR-014", "T008", "T009", "T019", "T020"), func(ctx SpecContext) {
 		w := startBackendApp(ctx, s)
-		began := time.Now()
-		errs := w.runAll(ctx, w.backendMixed(concurrent))
-		GinkgoWriter.Printf("%d concurrent requests on pool max %d: %s\n", concurrent, poolMax, time.Since(began))
-		Expect(errs).To(BeEmpty(), "every request answers 200 with the right body")
-		// The pool still serves after the burst: every session gave its connection back.
-		Expect(w.expectJSON(ctx, "GET", "/health", nil)).To(MatchJSON(`{"status":"ok","db":true}`))
+		w.expectConcurrent(ctx, w.mixed(concurrent, backendSearch))
 	}, harness.Needs{adapter.WebApp}, webTimeout)
 
 	s.It("the backend's own app never holds more than 5 server connections while serving 50 concurrent requests", harness.Reqs("FR-014", "T008", "T019", "T020"), func(ctx SpecContext) {
 		w := startBackendApp(ctx, s)
-		stop := make(chan struct{})
-		polled := make(chan poll, 1)
-		go func() {
-			defer GinkgoRecover()
-			polled <- pollConnections(ctx, w.obs, w.app, stop)
-		}()
-		errs := w.runAll(ctx, w.backendMixed(concurrent))
-		close(stop)
-		var p poll
-		Eventually(polled).WithContext(ctx).WithTimeout(5 * time.Second).Should(Receive(&p))
-		GinkgoWriter.Printf("%d requests, pool max %d: %d polls, at most %d server connections\n", concurrent, poolMax, p.polls, p.max)
-		Expect(errs).To(BeEmpty(), "every request answers 200 with the right body")
-		Expect(p.err).NotTo(HaveOccurred(), "observer counting the engine's server connections")
-		Expect(p.max).To(BeNumerically(">=", 1), "the observer sees the engine's connections (else it counts the wrong ones)")
-		Expect(p.max).To(BeNumerically("<=", poolMax), "server connections at once must not exceed the pool maximum")
+		w.expectPoolBound(ctx, w.mixed(concurrent, backendSearch))
 	}, harness.Needs{adapter.WebApp}, webTimeout, harness.NeedsFeature{profile.ConnectionView})
 })

@@ -16,6 +16,7 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
+	"github.com/pgwire-conformance/pgwire-conformance/adapter"
 	"github.com/pgwire-conformance/pgwire-conformance/fixtures"
 	"github.com/pgwire-conformance/pgwire-conformance/harness"
 	"github.com/pgwire-conformance/pgwire-conformance/profile"
@@ -43,22 +44,31 @@ type web struct {
 	obs    *pgx.Conn
 }
 
-// start seeds a vector table through the observer, opens the adapter's
-// engine with pool max 5 and serves the App on 127.0.0.1.
-func start(ctx SpecContext, s *harness.Subject) *web {
+// open seeds a vector table named after prefix through the observer and
+// opens the adapter's engine with pool max 5. The returned web has its
+// client but no url yet: the caller serves an app on the engine.
+func open(ctx SpecContext, s *harness.Subject, prefix string) (w *web, e adapter.Engine, table string) {
 	GinkgoHelper()
 	p := harness.Profile()
 	obs := harness.Observer(ctx)
 	data := fixtures.Rows(rows, dim)
-	table := harness.Table(ctx, obs, "web_vectors", fixtures.VectorTableDDL(p, dim))
+	table = harness.Table(ctx, obs, prefix, fixtures.VectorTableDDL(p, dim))
 	Expect(fixtures.Seed(ctx, obs, p, table, data)).To(Succeed(), "observer: seed %s", table)
 	e, app := s.Open(ctx, poolMax)
-
-	srv := httptest.NewServer(NewApp(e, p, table)) // listens on 127.0.0.1:0
-	DeferCleanup(srv.Close)                        // before the engine closes
 	tr := &http.Transport{MaxIdleConnsPerHost: concurrent}
 	DeferCleanup(tr.CloseIdleConnections)
-	return &web{url: srv.URL, client: &http.Client{Timeout: httpTimeout, Transport: tr}, app: app, rows: data, obs: obs}
+	return &web{client: &http.Client{Timeout: httpTimeout, Transport: tr}, app: app, rows: data, obs: obs}, e, table
+}
+
+// start seeds a vector table through the observer, opens the adapter's
+// engine with pool max 5 and serves the App on 127.0.0.1.
+func start(ctx SpecContext, s *harness.Subject) *web {
+	GinkgoHelper()
+	w, e, table := open(ctx, s, "web_vectors")
+	srv := httptest.NewServer(NewApp(e, harness.Profile(), table)) // listens on 127.0.0.1:0
+	DeferCleanup(srv.Close)                                        // before the engine closes
+	w.url = srv.URL
+	return w
 }
 
 // call makes one request and returns the status, content type and body.
@@ -125,8 +135,9 @@ type request struct {
 }
 
 // mixed returns n requests cycling through /health, /test and /search,
-// each search with its own query vector and ground truth.
-func (w *web) mixed(n int) []request {
+// each search with its own query vector and ground truth; searchBody makes
+// a search's request body from its query vector.
+func (w *web) mixed(n int, searchBody func(q []float32) any) []request {
 	queries := fixtures.Queries(20, dim)
 	matches := func(want string) func([]byte) error {
 		return func(b []byte) error {
@@ -146,11 +157,14 @@ func (w *web) mixed(n int) []request {
 		default:
 			q := queries[(i/3)%len(queries)]
 			want := fixtures.TopK(w.rows, q, k)
-			out[i] = request{"POST", "/search", SearchRequest{Vector: q, K: k}, func(b []byte) error { return checkSearch(b, want) }}
+			out[i] = request{"POST", "/search", searchBody(q), func(b []byte) error { return checkSearch(b, want) }}
 		}
 	}
 	return out
 }
+
+// appSearch is the body of the App's POST /search.
+func appSearch(q []float32) any { return SearchRequest{Vector: q, K: k} }
 
 // runAll sends every request at once and returns one error per failed request.
 func (w *web) runAll(ctx context.Context, reqs []request) []error {
@@ -182,6 +196,33 @@ func (w *web) runAll(ctx context.Context, reqs []request) []error {
 	close(startLine)
 	wg.Wait()
 	return errs
+}
+
+// expectConcurrent sends reqs (the concurrency specs' 50) all at once and
+// expects every one answered correctly, then the pool still serving.
+func (w *web) expectConcurrent(ctx context.Context, reqs []request) {
+	GinkgoHelper()
+	began := time.Now()
+	errs := w.runAll(ctx, reqs)
+	GinkgoWriter.Printf("%d concurrent requests on pool max %d: %s\n", len(reqs), poolMax, time.Since(began))
+	Expect(errs).To(BeEmpty(), "every request answers 200 with the right body")
+	// The pool still serves after the burst: every connection came back.
+	Expect(w.expectJSON(ctx, "GET", "/health", nil)).To(MatchJSON(`{"status":"ok","db":true}`))
+}
+
+// expectPoolBound sends reqs all at once while the observer counts the
+// engine's server connections, and expects them never above the pool
+// maximum (and seen at all), every request answered correctly.
+func (w *web) expectPoolBound(ctx context.Context, reqs []request) {
+	GinkgoHelper()
+	finish := harness.PollServerConnections(ctx, w.obs, w.app, nil)
+	errs := w.runAll(ctx, reqs)
+	p := finish()
+	GinkgoWriter.Printf("%d requests, pool max %d: %d polls, at most %d server connections\n", len(reqs), poolMax, p.Polls, p.Max)
+	Expect(errs).To(BeEmpty(), "every request answers 200 with the right body")
+	Expect(p.Err).NotTo(HaveOccurred(), "observer counting the engine's server connections")
+	Expect(p.Max).To(BeNumerically(">=", 1), "the observer sees the engine's connections (else it counts the wrong ones)")
+	Expect(p.Max).To(BeNumerically("<=", poolMax), "server connections at once must not exceed the pool maximum")
 }
 
 func jsonEqual(got []byte, want string) bool {
@@ -216,67 +257,11 @@ var _ = harness.ForEachAdapter("Integration: web application", Label("http"), fu
 
 	s.It("serves 50 concurrent requests on a pool of 5, every answer correct", harness.Reqs("FR-014", "T008", "T009", "T019", "T020"), func(ctx SpecContext) {
 		w := start(ctx, s)
-		began := time.Now()
-		errs := w.runAll(ctx, w.mixed(concurrent))
-		GinkgoWriter.Printf("%d concurrent requests on pool max %d: %s\n", concurrent, poolMax, time.Since(began))
-		Expect(errs).To(BeEmpty(), "every request answers 200 with the right body")
-		// The pool still serves after the burst: every connection came back.
-		Expect(w.expectJSON(ctx, "GET", "/health", nil)).To(MatchJSON(`{"status":"ok","db":true}`))
+		w.expectConcurrent(ctx, w.mixed(concurrent, appSearch))
 	}, webTimeout)
 
 	s.It("never holds more than 5 server connections while serving 50 concurrent requests", harness.Reqs("FR-014", "T008", "T019", "T020"), func(ctx SpecContext) {
 		w := start(ctx, s)
-		stop := make(chan struct{})
-		polled := make(chan poll, 1)
-		go func() {
-			defer GinkgoRecover()
-			polled <- pollConnections(ctx, w.obs, w.app, stop)
-		}()
-		errs := w.runAll(ctx, w.mixed(concurrent))
-		close(stop)
-		var p poll
-		Eventually(polled).WithContext(ctx).WithTimeout(5 * time.Second).Should(Receive(&p))
-		GinkgoWriter.Printf("%d requests, pool max %d: %d polls, at most %d server connections\n", concurrent, poolMax, p.polls, p.max)
-		Expect(errs).To(BeEmpty(), "every request answers 200 with the right body")
-		Expect(p.err).NotTo(HaveOccurred(), "observer counting the engine's server connections")
-		Expect(p.max).To(BeNumerically(">=", 1), "the observer sees the engine's connections (else it counts the wrong ones)")
-		Expect(p.max).To(BeNumerically("<=", poolMax), "server connections at once must not exceed the pool maximum")
+		w.expectPoolBound(ctx, w.mixed(concurrent, appSearch))
 	}, webTimeout, harness.NeedsFeature{profile.ConnectionView})
 })
-
-type poll struct {
-	polls, max int
-	err        error
-}
-
-// pollConnections counts the engine's server connections every 10 ms until
-// stop is closed, and once more after.
-func pollConnections(ctx context.Context, obs *pgx.Conn, app string, stop <-chan struct{}) poll {
-	var p poll
-	tick := time.NewTicker(10 * time.Millisecond)
-	defer tick.Stop()
-	sample := func() bool {
-		n, err := harness.ServerConnections(ctx, obs, app)
-		if err != nil {
-			p.err = err
-			return false
-		}
-		p.polls++
-		p.max = max(p.max, n)
-		return true
-	}
-	for {
-		if !sample() {
-			return p
-		}
-		select {
-		case <-stop:
-			sample()
-			return p
-		case <-ctx.Done():
-			p.err = ctx.Err()
-			return p
-		case <-tick.C:
-		}
-	}
-}

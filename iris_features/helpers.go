@@ -24,14 +24,18 @@ func queryAll(ctx context.Context, q adapter.Querier, sql string, args ...any) [
 	return all
 }
 
-// seededTable creates a vector table of dimension dim through the observer
-// and fills it with rows, also through the observer.
-func seededTable(ctx context.Context, obs *pgx.Conn, prefix string, rows []fixtures.Row, dim int) string {
+// seeded creates a vector table of n seeded rows (fixtures.Rows, dimension
+// searchDim) through the observer and opens the adapter's engine with one
+// connection.
+func seeded(ctx context.Context, s *harness.Subject, prefix string, n int) ([]fixtures.Row, string, adapter.Engine) {
 	GinkgoHelper()
 	p := harness.Profile()
-	table := harness.Table(ctx, obs, prefix, fixtures.VectorTableDDL(p, dim))
+	obs := harness.Observer(ctx)
+	rows := fixtures.Rows(n, searchDim)
+	table := harness.Table(ctx, obs, prefix, fixtures.VectorTableDDL(p, searchDim))
 	Expect(fixtures.Seed(ctx, obs, p, table, rows)).To(Succeed(), "observer: seed %s", table)
-	return table
+	e, _ := s.Open(ctx, 1)
+	return rows, table, e
 }
 
 // observedVectors reads every (id, vector columns...) row of table through

@@ -54,10 +54,7 @@ var _ = harness.ForEachAdapter("IRIS features: vectors", Label("vector"), func(s
 	}, vectorTimeout)
 
 	s.It("reads vectors back in their text form", harness.Reqs("FR-004", "EC-3", "T025", "T028"), func(ctx SpecContext) {
-		obs := harness.Observer(ctx)
-		rows := fixtures.Rows(10, searchDim)
-		table := seededTable(ctx, obs, "vec_read", rows, searchDim)
-		e, _ := s.Open(ctx, 1)
+		rows, table, e := seeded(ctx, s, "vec_read", 10)
 
 		got := queryAll(ctx, e, fmt.Sprintf("SELECT id, embedding FROM %s ORDER BY id", table))
 		Expect(got).To(HaveLen(len(rows)))
@@ -71,10 +68,7 @@ var _ = harness.ForEachAdapter("IRIS features: vectors", Label("vector"), func(s
 
 	s.It("gives cosine similarity 1.0 for a vector with itself", harness.Reqs("FR-004", "EC-3", "T025", "T028"), func(ctx SpecContext) {
 		p := harness.Profile()
-		obs := harness.Observer(ctx)
-		rows := fixtures.Rows(5, searchDim)
-		table := seededTable(ctx, obs, "vec_cosine", rows, searchDim)
-		e, _ := s.Open(ctx, 1)
+		rows, table, e := seeded(ctx, s, "vec_cosine", 5)
 
 		q := fixtures.Query(searchDim)
 		sql := fmt.Sprintf("SELECT %s, %s FROM %s WHERE id = $3",
@@ -94,10 +88,7 @@ var _ = harness.ForEachAdapter("IRIS features: vectors", Label("vector"), func(s
 
 	s.It("returns the top 5 nearest rows by cosine similarity, as computed in Go", harness.Reqs("FR-004", "EC-3", "T009", "T025", "T028"), func(ctx SpecContext) {
 		p := harness.Profile()
-		obs := harness.Observer(ctx)
-		rows := fixtures.Rows(searchRows, searchDim)
-		table := seededTable(ctx, obs, "vec_topk", rows, searchDim)
-		e, _ := s.Open(ctx, 1)
+		rows, table, e := seeded(ctx, s, "vec_topk", searchRows)
 		q := fixtures.Query(searchDim)
 		want := fixtures.TopK(rows, q, searchK)
 
@@ -108,10 +99,7 @@ var _ = harness.ForEachAdapter("IRIS features: vectors", Label("vector"), func(s
 
 	s.It("orders by the <=> cosine distance operator nearest first", harness.Reqs("FR-004", "EC-3", "T009", "T025", "T028"), func(ctx SpecContext) {
 		p := harness.Profile()
-		obs := harness.Observer(ctx)
-		rows := fixtures.Rows(searchRows, searchDim)
-		table := seededTable(ctx, obs, "vec_op", rows, searchDim)
-		e, _ := s.Open(ctx, 1)
+		rows, table, e := seeded(ctx, s, "vec_op", searchRows)
 		q := fixtures.Query(searchDim)
 		want := fixtures.TopK(rows, q, searchK)
 

@@ -49,6 +49,19 @@ var _ = harness.ForEachAdapter("Protocol: backend checklist", Label("protocol"),
 		}
 		return c
 	}
+	// raw is a bare TCP connection to the backend, below the client, with
+	// the spec's deadline; the caller closes it.
+	raw := func(ctx SpecContext) net.Conn {
+		GinkgoHelper()
+		addr, ok := backend().Address()
+		Expect(ok).To(BeTrue())
+		var d net.Dialer
+		conn, err := d.DialContext(ctx, "tcp", addr)
+		Expect(err).NotTo(HaveOccurred())
+		dl, _ := ctx.Deadline()
+		conn.SetDeadline(dl)
+		return conn
+	}
 	category := func(err error) string {
 		if ce, ok := err.(*protocol.CallError); ok {
 			return ce.Category()
@@ -147,14 +160,8 @@ var _ = harness.ForEachAdapter("Protocol: backend checklist", Label("protocol"),
 	}, needsRemote, specTimeout)
 
 	s.It("framing: answers a malformed line with a protocol error and an unknown method by id", harness.Reqs("FR-009"), func(ctx SpecContext) {
-		addr, ok := backend().Address()
-		Expect(ok).To(BeTrue())
-		var d net.Dialer
-		conn, err := d.DialContext(ctx, "tcp", addr)
-		Expect(err).NotTo(HaveOccurred())
+		conn := raw(ctx)
 		defer conn.Close()
-		dl, _ := ctx.Deadline()
-		conn.SetDeadline(dl)
 		r := protocol.NewReader(conn)
 		send := func(line string) protocol.Response {
 			GinkgoHelper()
@@ -181,14 +188,8 @@ var _ = harness.ForEachAdapter("Protocol: backend checklist", Label("protocol"),
 	}, needsRemote, specTimeout)
 
 	s.It("framing: refuses a message over the 16 MiB limit", harness.Reqs("FR-009"), func(ctx SpecContext) {
-		addr, ok := backend().Address()
-		Expect(ok).To(BeTrue())
-		var d net.Dialer
-		conn, err := d.DialContext(ctx, "tcp", addr)
-		Expect(err).NotTo(HaveOccurred())
+		conn := raw(ctx)
 		defer conn.Close()
-		dl, _ := ctx.Deadline()
-		conn.SetDeadline(dl)
 		big := `{"id":1,"method":"echo","params":{"value":"` + strings.Repeat("x", protocol.MaxMessage) + `"}}` + "\n"
 		// The backend may stop reading once the limit is passed.
 		go func() { _, _ = io.WriteString(conn, big) }()

@@ -96,7 +96,7 @@ func SplitIDs(ids []string) (reqs, tasks []string) {
 
 // ConformanceFromDryRun builds the spec list from a Ginkgo dry run's report,
 // one entry per spec however many adapters ran it. reqs reads the IDs from
-// labels (harness.RequirementsOf). Specs that differ between adapters in
+// labels (catalogue.IDsFromLabels). Specs that differ between adapters in
 // requirements are an error.
 func ConformanceFromDryRun(reports []types.Report, reqs func([]string) []string) ([]ConformanceSpec, error) {
 	byID := map[string]*ConformanceSpec{}
@@ -215,7 +215,7 @@ func UnrunSpecs(c Conformance, adapters []string, profile, labelFilter string, f
 		for _, cs := range c.Specs {
 			ids := append(append([]string(nil), cs.Requirements...), cs.Tasks...)
 			labels := append(append([]string(nil), cs.Labels...), "adapter:"+a, "profile:"+profile)
-			labels = append(labels, idLabels(ids)...)
+			labels = append(labels, catalogue.Labels(ids)...)
 			s := Spec{Adapter: a, ID: cs.ID, Group: cs.Group, Text: cs.Text, Requirements: ids, Labels: labels, Location: cs.File, Outcome: NotRun}
 			if match(labels) {
 				s.Outcome = HarnessError
@@ -225,40 +225,6 @@ func UnrunSpecs(c Conformance, adapters []string, profile, labelFilter string, f
 		}
 	}
 	return out, nil
-}
-
-// idLabels are the label-set labels the harness gives IDs (fr:, ec:, task:, req:).
-func idLabels(ids []string) []string {
-	var out []string
-	for _, id := range ids {
-		e, ok := catalogue.Lookup(id)
-		prefix := "req:"
-		switch {
-		case !ok:
-		case e.Kind == catalogue.Functional:
-			prefix = "fr:"
-		case e.Kind == catalogue.EdgeCase:
-			prefix = "ec:"
-		case e.Kind == catalogue.Task:
-			prefix = "task:"
-		}
-		out = append(out, prefix+id)
-	}
-	return out
-}
-
-// IDsFromLabels reads catalogue IDs back out of a spec's labels (fr:FR-001,
-// ec:EC-2, task:T004, req:COMPAT), as harness.RequirementsOf does.
-func IDsFromLabels(labels []string) []string {
-	var out []string
-	for _, l := range labels {
-		for _, p := range []string{"fr:", "ec:", "task:", "req:"} {
-			if id, ok := strings.CutPrefix(l, p); ok {
-				out = append(out, id)
-			}
-		}
-	}
-	return out
 }
 
 // JoinSources completes a dry run's spec list with what only the sources

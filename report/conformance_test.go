@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/onsi/ginkgo/v2/types"
+
+	"github.com/pgwire-conformance/pgwire-conformance/catalogue"
 )
 
 // TestConformanceYAML is the catalogue check (issue 3), without Docker or
@@ -188,7 +190,7 @@ func TestConformanceFromDryRunAndJoin(t *testing.T) {
 		it("pgx", "a", "fr:FR-001", "task:T004"), it("pq", "a", "fr:FR-001", "task:T004"),
 		it("pgx", "loop x", "fr:FR-001"), it("pgx", "b", "fr:FR-002", "bulk"),
 	}}}
-	dry, err := ConformanceFromDryRun(reports, IDsFromLabels)
+	dry, err := ConformanceFromDryRun(reports, catalogue.IDsFromLabels)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -222,7 +224,7 @@ func TestConformanceFromDryRunAndJoin(t *testing.T) {
 
 	// Different requirements for different adapters are an error.
 	bad := []types.Report{{SpecReports: types.SpecReports{it("pgx", "a", "fr:FR-001"), it("pq", "a", "fr:FR-002")}}}
-	if _, err := ConformanceFromDryRun(bad, IDsFromLabels); err == nil {
+	if _, err := ConformanceFromDryRun(bad, catalogue.IDsFromLabels); err == nil {
 		t.Error("different IDs per adapter: no error")
 	}
 }

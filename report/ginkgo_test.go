@@ -9,6 +9,7 @@ import (
 
 	"github.com/onsi/ginkgo/v2/types"
 
+	"github.com/pgwire-conformance/pgwire-conformance/catalogue"
 	"github.com/pgwire-conformance/pgwire-conformance/measure"
 )
 
@@ -30,7 +31,7 @@ func entry(name string, v any) types.ReportEntry {
 }
 
 func convert(reports ...types.SpecReport) []Spec {
-	return SpecsFromGinkgo(reports, IDsFromLabels, func(labels []string) string {
+	return SpecsFromGinkgo(reports, catalogue.IDsFromLabels, func(labels []string) string {
 		for _, l := range labels {
 			if a, ok := strings.CutPrefix(l, "adapter:"); ok {
 				return a

@@ -19,6 +19,7 @@ import (
 
 	"github.com/onsi/ginkgo/v2/types"
 
+	"github.com/pgwire-conformance/pgwire-conformance/catalogue"
 	"github.com/pgwire-conformance/pgwire-conformance/report"
 )
 
@@ -48,7 +49,7 @@ func run(dryPath, root, out string) error {
 	if len(reports) == 0 || !reports[0].SuiteConfig.DryRun {
 		return fmt.Errorf("%s is not the report of a dry run (--dry-run)", dryPath)
 	}
-	dry, err := report.ConformanceFromDryRun(reports, report.IDsFromLabels)
+	dry, err := report.ConformanceFromDryRun(reports, catalogue.IDsFromLabels)
 	if err != nil {
 		return err
 	}

@@ -61,71 +61,61 @@ def _qualname(obj):
     return f"{t.__module__}.{t.__qualname__}"
 
 
+def _steps(s, Item, ops):
+    """ops on session s, as a generator of its session calls: each step
+    yields a call, which the driver makes (awaiting it on an AsyncSession)
+    and sends the result back; the generator returns the ops' results. One
+    body for both session kinds; run_async and run_sync drive it."""
+    out = []
+    for op in ops:
+        kind = op.get("op")
+        r = {"op": kind, "row": None, "session": _qualname(s)}
+        if kind == "add":
+            obj = _new(Item, op.get("row"))
+            s.add(obj)
+            yield s.commit
+            yield lambda: s.refresh(obj)  # read back what was committed
+            r["row"] = _row(obj)
+        elif kind == "get":
+            r["row"] = _row((yield lambda: s.get(Item, int(op["id"]), populate_existing=True)))
+        elif kind == "update":
+            obj = yield lambda: s.get(Item, int(op["id"]), populate_existing=True)
+            if obj is not None:
+                _set(obj, op.get("set"))
+                yield s.commit
+                yield lambda: s.refresh(obj)
+                r["row"] = _row(obj)
+        elif kind == "delete":
+            obj = yield lambda: s.get(Item, int(op["id"]), populate_existing=True)
+            if obj is not None:
+                yield lambda: s.delete(obj)
+                yield s.commit
+                r["deleted"] = True
+        else:
+            raise ValueError(f"unknown orm op {kind!r}: want add, get, update or delete")
+        out.append(r)
+    return out
+
+
 async def run_async(engine, table, ops):
     from sqlalchemy.ext.asyncio import AsyncSession
-    Item = model_for(table)
-    out = []
     async with AsyncSession(engine, expire_on_commit=True) as s:
-        for op in ops:
-            kind = op.get("op")
-            r = {"op": kind, "row": None, "session": _qualname(s)}
-            if kind == "add":
-                obj = _new(Item, op.get("row"))
-                s.add(obj)
-                await s.commit()
-                await s.refresh(obj)  # read back what was committed
-                r["row"] = _row(obj)
-            elif kind == "get":
-                r["row"] = _row(await s.get(Item, int(op["id"]), populate_existing=True))
-            elif kind == "update":
-                obj = await s.get(Item, int(op["id"]), populate_existing=True)
-                if obj is not None:
-                    _set(obj, op.get("set"))
-                    await s.commit()
-                    await s.refresh(obj)
-                    r["row"] = _row(obj)
-            elif kind == "delete":
-                obj = await s.get(Item, int(op["id"]), populate_existing=True)
-                if obj is not None:
-                    await s.delete(obj)
-                    await s.commit()
-                    r["deleted"] = True
-            else:
-                raise ValueError(f"unknown orm op {kind!r}: want add, get, update or delete")
-            out.append(r)
-    return out
+        steps = _steps(s, model_for(table), ops)
+        try:
+            call = next(steps)
+            while True:
+                call = steps.send(await call())
+        except StopIteration as done:
+            return done.value
 
 
 def run_sync(engine, table, ops):
     from sqlalchemy.orm import Session
-    Item = model_for(table)
-    out = []
     with Session(engine, expire_on_commit=True) as s:
-        for op in ops:
-            kind = op.get("op")
-            r = {"op": kind, "row": None, "session": _qualname(s)}
-            if kind == "add":
-                obj = _new(Item, op.get("row"))
-                s.add(obj)
-                s.commit()
-                s.refresh(obj)
-                r["row"] = _row(obj)
-            elif kind == "get":
-                r["row"] = _row(s.get(Item, int(op["id"]), populate_existing=True))
-            elif kind == "update":
-                obj = s.get(Item, int(op["id"]), populate_existing=True)
-                if obj is not None:
-                    _set(obj, op.get("set"))
-                    s.commit()
-                    s.refresh(obj)
-                    r["row"] = _row(obj)
-            elif kind == "delete":
-                obj = s.get(Item, int(op["id"]), populate_existing=True)
-                if obj is not None:
-                    s.delete(obj)
-                    s.commit()
-                    r["deleted"] = True
-            else:
-                raise ValueError(f"unknown orm op {kind!r}: want add, get, update or delete")
-            out.append(r)
-    return out
+        steps = _steps(s, model_for(table), ops)
+        try:
+            call = next(steps)
+            while True:
+                call = steps.send(call())
+        except StopIteration as done:
+            return done.value
