@@ -37,6 +37,7 @@ unit:
 test: vet unit images
 	mkdir -p $(OUT)
 	$(GINKGO) $(SUITE_FLAGS) --output-dir=$(OUT) --junit-report=junit.xml --json-report=ginkgo.json .
+	@go run ./cmd/pgwc-report summary $(OUT)/results.json
 
 # The main job: certify the built-in adapters against the default target and
 # write REPORT.md and results.json at the top of the tree.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -54,5 +55,20 @@ func TestMergeRefuses(t *testing.T) {
 	var out, errb bytes.Buffer
 	if code := run([]string{"merge", "-force", "-o", t.TempDir(), td("shard-pgx.json"), td("other-target.json")}, &out, &errb); code != 0 {
 		t.Errorf("-force: exit %d: %s", code, errb.String())
+	}
+}
+
+func TestSummary(t *testing.T) {
+	var out, errOut strings.Builder
+	code := run([]string{"summary", td("full.json")}, &out, &errOut)
+	line := strings.TrimSpace(out.String())
+	if !regexp.MustCompile(`^conformance: \d+ passed, \d+ failed, \d+ skipped$`).MatchString(line) {
+		t.Fatalf("summary line %q (stderr %q)", line, errOut.String())
+	}
+	if failed := strings.Contains(line, " 0 failed"); failed != (code == 0) {
+		t.Errorf("exit code %d does not match %q", code, line)
+	}
+	if code := run([]string{"summary", td("malformed.json")}, &out, &errOut); code != 1 {
+		t.Errorf("malformed file: exit %d, want 1", code)
 	}
 }
