@@ -45,6 +45,7 @@ certify: images
 	mkdir -p $(OUT)
 	PGWC_REPORT_DIR=. PGWC_COMMAND="make certify" \
 		$(GINKGO) $(SUITE_FLAGS) --output-dir=$(OUT) --junit-report=junit.xml --json-report=ginkgo.json .
+	@go run ./cmd/pgwc-report summary results.json
 
 # conformance.yaml: every spec (id, requirements, tasks, labels, file:line)
 # from a dry run of the tree for the default adapters, with file:line from
