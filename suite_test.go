@@ -105,6 +105,9 @@ var _ = SynchronizedBeforeSuite(func(ctx SpecContext) []byte {
 	if err := remote.StartBackends(ctx, r.Stack(), r.DSN, cfg.Profile, cfg.Adapters, cfg.BaseImage, cfg.StartTimeout, GinkgoWriter); err != nil {
 		Fail(fmt.Sprintf("harness error: start driver backends: %v", err))
 	}
+	if st := r.Stack(); st != nil {
+		r.Images, r.Containers = st.Images(), st.ContainerNames()
+	}
 	return remote.Encode(harness.EncodeTarget(r.Target))
 }, func(ctx SpecContext, data []byte) {
 	data, err := remote.Decode(data)

@@ -191,6 +191,18 @@ func (s *Stack) ContainerNames() []string {
 	return out
 }
 
+// Images lists the images of the running services (target and backends),
+// for reports.
+func (s *Stack) Images() []string {
+	var out []string
+	for _, svc := range s.services {
+		if _, ok := s.running[svc.Alias]; ok {
+			out = append(out, svc.Image)
+		}
+	}
+	return out
+}
+
 // LogTail returns the last n lines a service logged ("" if unknown).
 func (s *Stack) LogTail(ctx context.Context, alias string, n int) string {
 	c, ok := s.running[alias]
