@@ -255,10 +255,13 @@ func reproduceCommand(labelFilter string) string {
 func writeRegeneratedExpectations(cfg config.Config, run report.Run) {
 	l := expectations.List{}
 	for _, s := range run.Specs {
-		if s.Outcome != report.Failed && s.Outcome != report.ExpectedFail {
+		e, ok := harness.Expected(s.Adapter, s.ID)
+		// Listed entries stay when flaky or not run this time; the rest
+		// follow this run's outcome.
+		keep := ok && (e.Flaky || s.Outcome == report.NotRun)
+		if s.Outcome != report.Failed && s.Outcome != report.ExpectedFail && !keep {
 			continue
 		}
-		e, ok := harness.Expected(s.Adapter, s.ID)
 		if !ok {
 			e = expectations.Expectation{Reason: "TODO: why this fails: " + config.OneLine(s.Message)}
 		}

@@ -13,6 +13,7 @@ import (
 	"github.com/pgwire-conformance/pgwire-conformance/catalogue"
 	"github.com/pgwire-conformance/pgwire-conformance/expectations"
 	"github.com/pgwire-conformance/pgwire-conformance/profile"
+	"github.com/pgwire-conformance/pgwire-conformance/report"
 )
 
 // DefaultSpecTimeout bounds every spec that does not set its own.
@@ -139,7 +140,7 @@ func AdapterOf(labels []string) string {
 func runExpectedToFail(ctx ginkgo.SpecContext, exp expectations.Expectation, body func(ginkgo.SpecContext)) {
 	err := gomega.InterceptGomegaFailure(func() { body(ctx) })
 	if err == nil && exp.Flaky {
-		ginkgo.AddReportEntry("flaky", "listed as flaky ("+exp.Reason+"); passed this run")
+		ginkgo.AddReportEntry(report.FlakyEntry, "listed as flaky ("+exp.Reason+"); passed this run")
 		return
 	}
 	if err == nil {

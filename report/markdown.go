@@ -345,7 +345,8 @@ func writeSpecs(p *printer, r Run) {
 	p.f("\n## Specs\n\n| adapter | spec | requirements | outcome | time |\n|---|---|---|---|---|\n")
 	for _, s := range r.Specs {
 		note := symbol[s.Outcome]
-		if s.Outcome == NotApplicable || s.Outcome == Skipped || s.Outcome == ExpectedFail || s.Outcome == HarnessError {
+		if s.Outcome == NotApplicable || s.Outcome == Skipped || s.Outcome == ExpectedFail || s.Outcome == HarnessError ||
+			(s.Outcome == Passed && s.Message != "") {
 			note += ": " + mdEscape(s.Message)
 		}
 		p.f("| %s | %s | %s | %s | %s |\n", s.Adapter, mdEscape(s.Text), strings.Join(s.Requirements, " "), note, s.Duration.Round(time.Millisecond))

@@ -193,6 +193,8 @@ type BulkInsert struct {
 const (
 	LatencyEntry = "latency"
 	BulkEntry    = "bulk-insert"
+	// FlakyEntry notes that a spec listed as flaky passed this run.
+	FlakyEntry = "flaky"
 	// VectorLatencyEntry holds a Latency (or a bare measure.Summary) of
 	// the vector query.
 	VectorLatencyEntry = "vector-latency"
@@ -270,6 +272,11 @@ func SpecsFromGinkgo(specs types.SpecReports, reqs func([]string) []string, adap
 				var b BulkInsert
 				if entryValue(e, &b) {
 					s.BulkInsert = &b
+				}
+			case FlakyEntry:
+				var note string
+				if entryValue(e, &note) && s.Outcome == Passed {
+					s.Message = note
 				}
 			case TranscriptEntry:
 				var t Transcript
