@@ -1,0 +1,58 @@
+package iris_features
+
+import (
+	"strings"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	"github.com/pgwire-conformance/pgwire-conformance/adapter"
+	"github.com/pgwire-conformance/pgwire-conformance/fixtures"
+	"github.com/pgwire-conformance/pgwire-conformance/harness"
+	"github.com/pgwire-conformance/pgwire-conformance/measure"
+	"github.com/pgwire-conformance/pgwire-conformance/profile"
+	"github.com/pgwire-conformance/pgwire-conformance/report"
+)
+
+// vectorLatencyRuns is how many times the vector query is timed.
+const vectorLatencyRuns = 300
+
+var _ = harness.ForEachAdapter("IRIS features: vector query latency", Label("vector", "performance"), func(s *harness.Subject) {
+	s.It("times the top-5 cosine query over 200 vectors of dimension 128, every answer right", harness.Reqs("FR-004", "EC-3", "T021", "T024"), func(ctx SpecContext) {
+		p := harness.Profile()
+		rows, table, e := seeded(ctx, s, "vlat", 200)
+		q := fixtures.Query(searchDim)
+		// Bench runs a statement without parameters, so the query vector is
+		// written into it in the profile's own vector syntax.
+		sql := strings.Replace(fixtures.SearchSQL(p, table, searchK), "$1", "'"+profile.VectorLiteral(q)+"'", 1)
+
+		want := fixtures.TopK(rows, q, searchK)
+		got, err := adapter.QueryAll(ctx, e, sql)
+		Expect(err).NotTo(HaveOccurred(), "adapter: %s", sql)
+		ids := make([]any, len(got))
+		for i, r := range got {
+			ids[i] = r[0]
+		}
+		wantIDs := make([]any, len(want))
+		for i, h := range want {
+			wantIDs[i] = h.ID
+		}
+		Expect(ids).To(Equal(wantIDs), "the timed query must return the Go ground truth's top %d", searchK)
+
+		undo, _ := harness.PinAwayFrom(harness.Target().CPUs)
+		defer undo()
+		_, err = e.Bench(ctx, sql, 30) // warm-up
+		Expect(err).NotTo(HaveOccurred())
+		d, err := e.Bench(ctx, sql, vectorLatencyRuns)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(d).To(HaveLen(vectorLatencyRuns), "Bench must time every run")
+		sum := measure.Summarize(d)
+		AddReportEntry(report.VectorLatencyEntry, report.Latency{
+			Statement:  "top-5 cosine over 200 × 128",
+			Path:       harness.Target().Path,
+			Comparison: measure.Comparison{Subject: sum},
+		})
+		GinkgoWriter.Printf("%s: vector query p50 %s p95 %s p99 %s (n=%d)\n", s.Info.Name, sum.P50, sum.P95, sum.P99, sum.N)
+	}, Serial, SpecTimeout(2*time.Minute))
+})
