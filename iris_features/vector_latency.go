@@ -7,7 +7,6 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
-	"github.com/pgwire-conformance/pgwire-conformance/adapter"
 	"github.com/pgwire-conformance/pgwire-conformance/fixtures"
 	"github.com/pgwire-conformance/pgwire-conformance/harness"
 	"github.com/pgwire-conformance/pgwire-conformance/measure"
@@ -27,22 +26,12 @@ var _ = harness.ForEachAdapter("IRIS features: vector query latency", Label("vec
 		// written into it in the profile's own vector syntax.
 		sql := strings.Replace(fixtures.SearchSQL(p, table, searchK), "$1", "'"+profile.VectorLiteral(q)+"'", 1)
 
-		want := fixtures.TopK(rows, q, searchK)
-		got, err := adapter.QueryAll(ctx, e, sql)
-		Expect(err).NotTo(HaveOccurred(), "adapter: %s", sql)
-		ids := make([]any, len(got))
-		for i, r := range got {
-			ids[i] = r[0]
-		}
-		wantIDs := make([]any, len(want))
-		for i, h := range want {
-			wantIDs[i] = h.ID
-		}
-		Expect(ids).To(Equal(wantIDs), "the timed query must return the Go ground truth's top %d", searchK)
+		// The timed statement must give the Go ground truth, ids and scores.
+		expectHits(hitsOf(queryAll(ctx, e, sql)), fixtures.TopK(rows, q, searchK), scoreTol)
 
 		undo, _ := harness.PinAwayFrom(harness.Target().CPUs)
 		defer undo()
-		_, err = e.Bench(ctx, sql, 30) // warm-up
+		_, err := e.Bench(ctx, sql, 30) // warm-up
 		Expect(err).NotTo(HaveOccurred())
 		d, err := e.Bench(ctx, sql, vectorLatencyRuns)
 		Expect(err).NotTo(HaveOccurred())
