@@ -32,6 +32,9 @@ const (
 	// MissingAsyncDepProbe: the adapter can show its error when its async
 	// dependency is missing (EC-4).
 	MissingAsyncDepProbe Capability = "probe:missing-async-dependency"
+	// TLS: the adapter's driver takes sslmode (require, verify-full) and
+	// sslrootcert (a CA file) from the DSN, as libpq does.
+	TLS Capability = "tls"
 )
 
 // Info describes an adapter for reports and capability checks.

@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"regexp"
 	"sort"
@@ -16,6 +17,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/pgwire-conformance/pgwire-conformance/wiretap/divergent"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -23,13 +26,20 @@ import (
 var (
 	Providers = []string{"container", "external"}
 	Profiles  = []string{"postgres", "iris"}
+	// Targets are the servers a container run can start (see Config.Target).
+	Targets = []string{"reference", "gateway", "pglite", "divergent", "iris"}
 )
 
 // Config is everything a run needs to know before the first spec.
 type Config struct {
 	Adapters []string `yaml:"adapters"`
 	Provider string   `yaml:"provider"`
-	Profile  string   `yaml:"profile"`
+	// Target names the server implementation a container run starts:
+	// reference (PostgreSQL 17 + pgvector), gateway (the reference behind
+	// PgBouncer), pglite, divergent (the reference behind a proxy that
+	// behaves like iris-pgwire) or iris. Empty: from the profile.
+	Target  string `yaml:"target"`
+	Profile string `yaml:"profile"`
 	// DSN is the external target's connection string (provider external).
 	DSN string `yaml:"dsn"`
 
@@ -44,10 +54,23 @@ type Config struct {
 
 	StartTimeout time.Duration `yaml:"start_timeout"`
 	OpTimeout    time.Duration `yaml:"op_timeout"`
+	// ConnectTimeout bounds opening an engine and its first query.
+	ConnectTimeout time.Duration `yaml:"connect_timeout"`
 
 	LatencyIterations int     `yaml:"latency_iterations"`
 	LatencyThreshold  float64 `yaml:"latency_threshold"`
 	BulkRows          int     `yaml:"bulk_rows"`
+
+	// TimeoutScale multiplies every spec's timeout (a slow CI machine).
+	TimeoutScale float64 `yaml:"timeout_scale"`
+
+	// Divergences are the iris-pgwire behaviours the divergent target's
+	// proxy reproduces (package wiretap/divergent): "all", or a list.
+	Divergences string `yaml:"divergences"`
+
+	// Strict makes an inconclusive verdict (evidence that decides neither
+	// way, e.g. an FR-013 interval straddling the threshold) fail the run.
+	Strict bool `yaml:"strict"`
 
 	ReportDir string `yaml:"report_dir"`
 	// Expectations is the expected-failure list; empty means
@@ -68,8 +91,11 @@ func Defaults() Config {
 		TargetCPUs:        "auto",
 		StartTimeout:      3 * time.Minute,
 		OpTimeout:         30 * time.Second,
+		ConnectTimeout:    15 * time.Second,
 		LatencyIterations: 2000,
 		LatencyThreshold:  1.10,
+		TimeoutScale:      1,
+		Divergences:       "all",
 		BulkRows:          100,
 		ReportDir:         "_output",
 	}
@@ -98,6 +124,17 @@ func dur(p func(*Config) *time.Duration) func(*Config, string) error {
 	}
 }
 
+func boolean(p func(*Config) *bool) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		b, err := strconv.ParseBool(strings.TrimSpace(v))
+		if err != nil {
+			return fmt.Errorf("not true or false: %q", v)
+		}
+		*p(c) = b
+		return nil
+	}
+}
+
 func integer(p func(*Config) *int) func(*Config, string) error {
 	return func(c *Config, v string) error {
 		n, err := strconv.Atoi(strings.TrimSpace(v))
@@ -115,6 +152,7 @@ var settings = []setting{
 		return nil
 	}},
 	{"provider", "PGWC_PROVIDER", "target provider: container or external", str(func(c *Config) *string { return &c.Provider })},
+	{"target", "PGWC_TARGET", "target to start: reference, gateway, pglite, divergent or iris (default: reference; iris with the iris profile)", str(func(c *Config) *string { return &c.Target })},
 	{"profile", "PGWC_PROFILE", "dialect profile: postgres or iris", str(func(c *Config) *string { return &c.Profile })},
 	{"dsn", "PGWC_DSN", "connection string of an external target", str(func(c *Config) *string { return &c.DSN })},
 	{"base-image", "PGWC_BASE_IMAGE", "local base image the suite's images build FROM", str(func(c *Config) *string { return &c.BaseImage })},
@@ -124,6 +162,7 @@ var settings = []setting{
 	{"target-cpus", "PGWC_TARGET_CPUS", "pin the target's containers: auto (last CPU), none, or a cpuset like 2-3", str(func(c *Config) *string { return &c.TargetCPUs })},
 	{"start-timeout", "PGWC_START_TIMEOUT", "how long the target may take to become ready", dur(func(c *Config) *time.Duration { return &c.StartTimeout })},
 	{"op-timeout", "PGWC_OP_TIMEOUT", "deadline of one network operation", dur(func(c *Config) *time.Duration { return &c.OpTimeout })},
+	{"connect-timeout", "PGWC_CONNECT_TIMEOUT", "deadline for opening an engine and its first query", dur(func(c *Config) *time.Duration { return &c.ConnectTimeout })},
 	{"latency-iterations", "PGWC_LATENCY_ITERATIONS", "queries per side in the FR-013 latency comparison", integer(func(c *Config) *int { return &c.LatencyIterations })},
 	{"latency-threshold", "PGWC_LATENCY_THRESHOLD", "FR-013: largest allowed median ratio subject/baseline", func(c *Config, v string) error {
 		f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
@@ -133,9 +172,19 @@ var settings = []setting{
 		c.LatencyThreshold = f
 		return nil
 	}},
+	{"timeout-scale", "PGWC_TIMEOUT_SCALE", "multiply every spec's timeout (e.g. 2 on a slow machine)", func(c *Config, v string) error {
+		f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+		if err != nil {
+			return fmt.Errorf("not a number: %q", v)
+		}
+		c.TimeoutScale = f
+		return nil
+	}},
 	{"bulk-rows", "PGWC_BULK_ROWS", "rows in the FR-007 bulk insert", integer(func(c *Config) *int { return &c.BulkRows })},
+	{"divergences", "PGWC_DIVERGENCES", "what the divergent target's proxy reproduces of iris-pgwire: all, or a comma-separated list (param-unknown, command-tags, sqlstate-42000, empty-query, binary-leak, rollback-swallowed)", str(func(c *Config) *string { return &c.Divergences })},
+	{"strict", "PGWC_STRICT", "inconclusive verdicts (e.g. an FR-013 interval straddling the threshold) fail the run", boolean(func(c *Config) *bool { return &c.Strict })},
 	{"report-dir", "PGWC_REPORT_DIR", "where REPORT.md and results.json are written", str(func(c *Config) *string { return &c.ReportDir })},
-	{"expectations", "PGWC_EXPECTATIONS", "expected-failure list (default expectations/<profile>.yaml)", str(func(c *Config) *string { return &c.Expectations })},
+	{"expectations", "PGWC_EXPECTATIONS", "expected-failure list (default expectations/<target>.yaml; the reference's is postgres.yaml)", str(func(c *Config) *string { return &c.Expectations })},
 }
 
 const flagPrefix = "pgwc."
@@ -158,6 +207,10 @@ func RegisterFlags(fs *flag.FlagSet) *Flags {
 	return f
 }
 
+// Values are the -pgwc.* flags given on the command line, by name (without
+// the prefix), for the report's reproduce line.
+func (f *Flags) Values() map[string]string { return f.set() }
+
 func (f *Flags) set() map[string]string {
 	out := map[string]string{}
 	if f == nil {
@@ -174,7 +227,16 @@ func (f *Flags) set() map[string]string {
 // Load builds the configuration from defaults, the YAML file, env and flags,
 // then validates it against the registered adapter names.
 func Load(f *Flags, getenv func(string) string, knownAdapters []string) (Config, error) {
-	c := Defaults()
+	return LoadWith(Defaults(), f, getenv, knownAdapters)
+}
+
+// LoadWith is Load from other defaults (a driver repository's options).
+func LoadWith(base Config, f *Flags, getenv func(string) string, knownAdapters []string) (Config, error) {
+	c := base
+	// The iris target implies the iris profile, so an unset profile is told
+	// apart from a set one until every source is read.
+	baseProfile := c.Profile
+	c.Profile = ""
 	flags := f.set()
 
 	file := flags["config"]
@@ -204,6 +266,12 @@ func Load(f *Flags, getenv func(string) string, knownAdapters []string) (Config,
 			if err := s.set(&c, v); err != nil {
 				return c, fmt.Errorf("-%s%s: %w", flagPrefix, s.name, err)
 			}
+		}
+	}
+	if c.Profile == "" {
+		c.Profile = baseProfile
+		if c.Target == "iris" {
+			c.Profile = "iris"
 		}
 	}
 	if len(c.Adapters) == 0 {
@@ -252,6 +320,9 @@ func (c Config) Validate(knownAdapters []string) error {
 	if !contains(Profiles, c.Profile) {
 		return fmt.Errorf("unknown profile %q (want one of %s)", c.Profile, strings.Join(Profiles, ", "))
 	}
+	if err := c.validateTarget(); err != nil {
+		return err
+	}
 	seen := map[string]bool{}
 	for _, a := range c.Adapters {
 		if !contains(knownAdapters, a) {
@@ -281,17 +352,49 @@ func (c Config) Validate(knownAdapters []string) error {
 	if !cpusetPattern.MatchString(c.TargetCPUs) {
 		return fmt.Errorf("target CPUs %q: want auto, none, or a cpuset such as 1 or 2-3", c.TargetCPUs)
 	}
-	if c.StartTimeout <= 0 || c.OpTimeout <= 0 {
-		return errors.New("timeouts must be positive")
+	// Every number has a finite, sane range: a value outside it is a
+	// mistake (Inf would let a 12× slower driver pass FR-013; 1ns would
+	// fail every spec for a reason that is not the driver's).
+	for _, r := range []struct {
+		name     string
+		v        time.Duration
+		min, max time.Duration
+	}{
+		{"start timeout", c.StartTimeout, 10 * time.Second, time.Hour},
+		{"op timeout", c.OpTimeout, time.Second, 10 * time.Minute},
+		{"connect timeout", c.ConnectTimeout, time.Second, 10 * time.Minute},
+	} {
+		if r.v < r.min || r.v > r.max {
+			return fmt.Errorf("%s %s: want between %s and %s", r.name, r.v, r.min, r.max)
+		}
 	}
-	if c.LatencyIterations < 100 {
-		return fmt.Errorf("latency iterations %d: need at least 100 for a meaningful median", c.LatencyIterations)
+	for _, r := range []struct {
+		name     string
+		v        int
+		min, max int
+		why      string
+	}{
+		{"latency iterations", c.LatencyIterations, 100, 100_000, "at least 100 for a meaningful median"},
+		{"bulk rows", c.BulkRows, 1, 100_000, "the seed's bar is 100 rows in 10 s"},
+	} {
+		if r.v < r.min || r.v > r.max {
+			return fmt.Errorf("%s %d: want between %d and %d (%s)", r.name, r.v, r.min, r.max, r.why)
+		}
 	}
-	if c.LatencyThreshold < 1 {
-		return fmt.Errorf("latency threshold %.2f: must be at least 1.0", c.LatencyThreshold)
+	for _, r := range []struct {
+		name     string
+		v        float64
+		min, max float64
+	}{
+		{"latency threshold", c.LatencyThreshold, 1, 10},
+		{"timeout scale", c.TimeoutScale, 0.25, 20},
+	} {
+		if math.IsNaN(r.v) || math.IsInf(r.v, 0) || r.v < r.min || r.v > r.max {
+			return fmt.Errorf("%s %v: want a number between %g and %g", r.name, r.v, r.min, r.max)
+		}
 	}
-	if c.BulkRows < 1 {
-		return fmt.Errorf("bulk rows %d: must be at least 1", c.BulkRows)
+	if _, err := divergent.Parse(c.Divergences); err != nil {
+		return fmt.Errorf("divergences: %w", err)
 	}
 	if c.ReportDir == "" {
 		return errors.New("report dir is empty")
@@ -307,6 +410,7 @@ func (c Config) Redacted() map[string]string {
 	return map[string]string{
 		"adapters":           strings.Join(c.Adapters, ","),
 		"provider":           c.Provider,
+		"target":             c.TargetName(),
 		"profile":            c.Profile,
 		"dsn":                RedactDSN(c.DSN),
 		"base_image":         c.BaseImage,
@@ -316,9 +420,13 @@ func (c Config) Redacted() map[string]string {
 		"target_cpus":        c.TargetCPUs,
 		"start_timeout":      c.StartTimeout.String(),
 		"op_timeout":         c.OpTimeout.String(),
+		"connect_timeout":    c.ConnectTimeout.String(),
 		"latency_iterations": strconv.Itoa(c.LatencyIterations),
 		"latency_threshold":  strconv.FormatFloat(c.LatencyThreshold, 'f', 2, 64),
 		"bulk_rows":          strconv.Itoa(c.BulkRows),
+		"strict":             strconv.FormatBool(c.Strict),
+		"divergences":        c.Divergences,
+		"timeout_scale":      strconv.FormatFloat(c.TimeoutScale, 'g', -1, 64),
 		"report_dir":         c.ReportDir,
 		"expectations":       c.ExpectationsPath(),
 	}
@@ -375,10 +483,55 @@ func OneLine(s string) string {
 	return strings.Join(strings.Fields(s), " ")
 }
 
-// ExpectationsPath is the expected-failure list this run uses.
+// TargetName is the target the run certifies against: the configured one,
+// else iris for the iris profile, reference otherwise; "external" for an
+// external provider without a target name.
+func (c Config) TargetName() string {
+	switch {
+	case c.Target != "":
+		return c.Target
+	case c.Provider == "external":
+		return "external"
+	case c.Profile == "iris":
+		return "iris"
+	}
+	return "reference"
+}
+
+// ExpectationsPath is the expected-failure list this run uses: by default
+// the target's own, expectations/<target>.yaml, except that the reference
+// keeps expectations/postgres.yaml and an external server (which could be
+// anything) the list of its profile.
 func (c Config) ExpectationsPath() string {
 	if c.Expectations != "" {
 		return c.Expectations
 	}
-	return "expectations/" + c.Profile + ".yaml"
+	switch t := c.TargetName(); t {
+	case "reference":
+		return "expectations/postgres.yaml"
+	case "external":
+		return "expectations/" + c.Profile + ".yaml"
+	default:
+		return "expectations/" + t + ".yaml"
+	}
+}
+
+// validateTarget checks the target's name and that the profile fits it:
+// the iris target speaks IRIS SQL, the PostgreSQL-backed ones PostgreSQL's
+// (divergent, the reference behind a proxy mimicking iris-pgwire, takes
+// either).
+func (c Config) validateTarget() error {
+	if c.Target == "" {
+		return nil
+	}
+	if !contains(Targets, c.Target) {
+		return fmt.Errorf("unknown target %q (want one of %s)", c.Target, strings.Join(Targets, ", "))
+	}
+	switch {
+	case c.Target == "iris" && c.Profile != "iris":
+		return fmt.Errorf("target iris needs profile iris, not %q (unset PGWC_PROFILE)", c.Profile)
+	case c.Target != "iris" && c.Target != "divergent" && c.Profile == "iris":
+		return fmt.Errorf("target %s speaks PostgreSQL's SQL: profile iris needs target iris (unset PGWC_TARGET or PGWC_PROFILE)", c.Target)
+	}
+	return nil
 }

@@ -3,6 +3,7 @@ package config
 import (
 	"flag"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -293,11 +294,16 @@ func TestValidateErrors(t *testing.T) {
 		{"no image", func(c *Config) { c.BaseImage, c.PostgresImage = "", "" }, []string{"base image is empty"}},
 		{"bad target CPUs", func(c *Config) { c.TargetCPUs = "last" }, []string{`target CPUs "last"`, "auto, none"}},
 		{"empty target CPUs", func(c *Config) { c.TargetCPUs = "" }, []string{`target CPUs ""`}},
-		{"zero start timeout", func(c *Config) { c.StartTimeout = 0 }, []string{"timeouts must be positive"}},
-		{"negative op timeout", func(c *Config) { c.OpTimeout = -time.Second }, []string{"timeouts must be positive"}},
+		{"zero start timeout", func(c *Config) { c.StartTimeout = 0 }, []string{"start timeout 0s", "between 10s and 1h0m0s"}},
+		{"negative op timeout", func(c *Config) { c.OpTimeout = -time.Second }, []string{"op timeout -1s", "between 1s"}},
+		{"op timeout 1ns", func(c *Config) { c.OpTimeout = time.Nanosecond }, []string{"op timeout 1ns"}},
+		{"threshold Inf", func(c *Config) { c.LatencyThreshold = math.Inf(1) }, []string{"latency threshold +Inf"}},
+		{"threshold NaN", func(c *Config) { c.LatencyThreshold = math.NaN() }, []string{"latency threshold NaN"}},
+		{"bulk rows 1e9", func(c *Config) { c.BulkRows = 1_000_000_000 }, []string{"bulk rows 1000000000", "between 1 and 100000"}},
+		{"timeout scale 0", func(c *Config) { c.TimeoutScale = 0 }, []string{"timeout scale 0"}},
 		{"few iterations", func(c *Config) { c.LatencyIterations = 99 }, []string{"latency iterations 99", "at least 100"}},
-		{"threshold below 1", func(c *Config) { c.LatencyThreshold = 0.9 }, []string{"latency threshold 0.90", "at least 1.0"}},
-		{"no bulk rows", func(c *Config) { c.BulkRows = 0 }, []string{"bulk rows 0", "at least 1"}},
+		{"threshold below 1", func(c *Config) { c.LatencyThreshold = 0.9 }, []string{"latency threshold 0.9", "between 1 and 10"}},
+		{"no bulk rows", func(c *Config) { c.BulkRows = 0 }, []string{"bulk rows 0", "between 1"}},
 		{"no report dir", func(c *Config) { c.ReportDir = "" }, []string{"report dir is empty"}},
 	}
 	for _, tt := range tests {

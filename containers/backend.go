@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/moby/moby/client"
 	"github.com/testcontainers/testcontainers-go"
 )
 
@@ -45,7 +46,7 @@ func EnsureBackend(ctx context.Context, cli *testcontainers.DockerClient, base s
 // next to the target). Terminate removes it with the rest, on every path;
 // on error it is removed at once and the error carries its log tail.
 func (s *Stack) Add(ctx context.Context, svc Service, timeout time.Duration) error {
-	if s == nil || s.net == nil {
+	if s == nil || s.netID == "" {
 		return fmt.Errorf("add %s: the stack is not running", svc.Alias)
 	}
 	if _, dup := s.running[svc.Alias]; dup {
@@ -56,9 +57,11 @@ func (s *Stack) Add(ctx context.Context, svc Service, timeout time.Duration) err
 	}
 	s.services = append(s.services, svc)
 	if err := s.start(ctx, svc, timeout); err != nil {
-		tail := s.LogTail(ctx, svc.Alias, 15)
-		if c, ok := s.running[svc.Alias]; ok {
-			_ = c.Terminate(context.WithoutCancel(ctx), testcontainers.StopTimeout(time.Second))
+		tail := s.LogTail(context.WithoutCancel(ctx), svc.Alias, 15)
+		if id, ok := s.running[svc.Alias]; ok {
+			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+			_, _ = s.cli.ContainerRemove(rctx, id, client.ContainerRemoveOptions{Force: true, RemoveVolumes: true})
+			cancel()
 			delete(s.running, svc.Alias)
 		}
 		if tail != "" {

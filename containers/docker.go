@@ -9,7 +9,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/pgwire-conformance/pgwire-conformance/config"
+	"net"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -18,13 +19,24 @@ import (
 
 	"github.com/moby/moby/client"
 	"github.com/testcontainers/testcontainers-go"
+
+	"github.com/pgwire-conformance/pgwire-conformance/config"
 )
 
 // Labels every container and network of the suite carries.
 const (
 	LabelSuite = "io.pgwire-conformance.suite"
 	LabelOwner = "io.pgwire-conformance.owner" // host:pid of the process that must remove it
+	// LabelStack names the stack a container or network belongs to, so a
+	// stack removes by label what it created even when it never learnt the
+	// ID (a create request interrupted before its answer arrived).
+	LabelStack = "io.pgwire-conformance.stack"
 )
+
+// engineAnswerTimeout bounds the first contact with the engine: a named
+// engine that does not answer fails the run in seconds, not at the start
+// timeout.
+const engineAnswerTimeout = 5 * time.Second
 
 // ErrNoDocker means no Docker engine answered.
 var ErrNoDocker = errors.New("no Docker engine answers")
@@ -40,10 +52,20 @@ func Labels() map[string]string {
 	return map[string]string{LabelSuite: "true", LabelOwner: Owner()}
 }
 
-// Docker connects to the engine the way testcontainers does (DOCKER_HOST,
-// ~/.testcontainers.properties) and checks it answers within 10 s.
+// Docker connects to the engine and checks it answers within seconds.
+// DOCKER_HOST, when set, names the one engine to use: it must answer, and
+// there is no fallback to another engine (testcontainers alone would try
+// the local socket next, so a mistyped DOCKER_HOST silently ran against
+// whatever engine happened to be local). Unset, testcontainers' discovery
+// applies (~/.testcontainers.properties, the docker context, the socket).
 func Docker(ctx context.Context) (*testcontainers.DockerClient, error) {
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	named := os.Getenv("DOCKER_HOST")
+	if named != "" {
+		if err := pingEngine(ctx, named); err != nil {
+			return nil, err
+		}
+	}
+	ctx, cancel := context.WithTimeout(ctx, 2*engineAnswerTimeout)
 	defer cancel()
 	type result struct {
 		c   *testcontainers.DockerClient
@@ -60,10 +82,61 @@ func Docker(ctx context.Context) (*testcontainers.DockerClient, error) {
 		if r.err != nil {
 			return nil, fmt.Errorf("%w (%s): run scripts/setup-docker.sh or start Docker", ErrNoDocker, config.OneLine(r.err.Error()))
 		}
+		if named != "" && r.c.DaemonHost() != named {
+			h := r.c.DaemonHost()
+			r.c.Close()
+			return nil, fmt.Errorf("DOCKER_HOST names %s but testcontainers chose %s (tc.host in ~/.testcontainers.properties?): remove one of them", named, h)
+		}
 		return r.c, nil
 	case <-ctx.Done():
-		return nil, fmt.Errorf("%w within 10 s: run scripts/setup-docker.sh or start Docker", ErrNoDocker)
+		return nil, fmt.Errorf("%w within %s: run scripts/setup-docker.sh or start Docker", ErrNoDocker, 2*engineAnswerTimeout)
 	}
+}
+
+// pingEngine checks that the engine host names answers, within
+// engineAnswerTimeout, with the DOCKER_* settings (TLS) of the environment.
+func pingEngine(ctx context.Context, host string) error {
+	ctx, cancel := context.WithTimeout(ctx, engineAnswerTimeout)
+	defer cancel()
+	cli, err := client.New(client.FromEnv, client.WithHost(host))
+	if err != nil {
+		return fmt.Errorf("%w: DOCKER_HOST=%s is not an engine address: %s", ErrNoDocker, host, config.OneLine(err.Error()))
+	}
+	defer cli.Close()
+	if _, err := cli.Ping(ctx, client.PingOptions{}); err != nil {
+		if ctx.Err() != nil {
+			return fmt.Errorf("%w: the engine DOCKER_HOST=%s names gave no answer within %s", ErrNoDocker, host, engineAnswerTimeout)
+		}
+		return fmt.Errorf("%w: the engine DOCKER_HOST=%s names: %s", ErrNoDocker, host, config.OneLine(err.Error()))
+	}
+	return nil
+}
+
+// LocalEngine reports whether the engine at host (a DOCKER_HOST value; ""
+// for the default socket) runs on this machine: a unix socket or named
+// pipe, or TCP to a loopback address. Ports of a local engine's containers
+// are published on 127.0.0.1 only; a remote engine's must be published on
+// its own interfaces, or this machine could not reach them.
+func LocalEngine(host string) bool {
+	if host == "" {
+		return true
+	}
+	u, err := url.Parse(host)
+	if err != nil {
+		return false
+	}
+	switch u.Scheme {
+	case "unix", "npipe":
+		return true
+	case "tcp", "http", "https":
+		h := u.Hostname()
+		if h == "localhost" {
+			return true
+		}
+		ip := net.ParseIP(h)
+		return ip != nil && ip.IsLoopback()
+	}
+	return false
 }
 
 // Sweep removes the suite's containers and networks whose owner process on
@@ -125,15 +198,17 @@ func ownerAlive(owner string) bool {
 // DefaultEnv sets the testcontainers settings this suite relies on, unless
 // the user set them: Ryuk off (its image cannot be pulled on offline
 // machines, and the suite removes what it starts and sweeps what a killed
-// run left), and, inside a container talking to the local engine, mapped
-// ports looked up on localhost rather than the container's gateway.
+// run left), and, for a local engine (the default socket or a DOCKER_HOST
+// naming one), published ports looked up on 127.0.0.1, where the suite
+// publishes them. Without that, testcontainers inside a container
+// (/.dockerenv) looks them up on the default route's gateway, which need
+// not be the engine at all: every start then waited for the whole start
+// timeout and failed with an i/o timeout on that address.
 func DefaultEnv() {
 	if os.Getenv("TESTCONTAINERS_RYUK_DISABLED") == "" {
 		os.Setenv("TESTCONTAINERS_RYUK_DISABLED", "true")
 	}
-	if os.Getenv("TESTCONTAINERS_HOST_OVERRIDE") == "" && os.Getenv("DOCKER_HOST") == "" {
-		if _, err := os.Stat("/.dockerenv"); err == nil {
-			os.Setenv("TESTCONTAINERS_HOST_OVERRIDE", "localhost")
-		}
+	if os.Getenv("TESTCONTAINERS_HOST_OVERRIDE") == "" && LocalEngine(os.Getenv("DOCKER_HOST")) {
+		os.Setenv("TESTCONTAINERS_HOST_OVERRIDE", "127.0.0.1")
 	}
 }

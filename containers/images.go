@@ -32,6 +32,9 @@ var buildContexts embed.FS
 type Build struct {
 	Dir  string // e.g. "images/postgres"
 	Repo string // e.g. "pgwire-conformance/postgres17-pgvector"
+	// HostCA adds this host's CA bundle to the build context as
+	// host-ca.crt (see hostca.go); it does not enter the tag.
+	HostCA bool
 }
 
 // PostgresBuild is the PostgreSQL 17 + pgvector reference server.
@@ -41,8 +44,30 @@ var PostgresBuild = Build{Dir: "images/postgres", Repo: "pgwire-conformance/post
 // context gets the backend's source added by EnsureBackend.
 var PythonBuild = Build{Dir: "images/python", Repo: "pgwire-conformance/python-backend"}
 
+// NodeBuild is the Node.js driver backend (backends/node): its build
+// context gets the backend's source added by EnsureBackend, and the host's
+// CA bundle for npm (HostCA).
+var NodeBuild = Build{Dir: "images/node", Repo: "pgwire-conformance/node-backend", HostCA: true}
+
+// JavaBuild is the Java driver backend (backends/java, pgjdbc): its build
+// context gets the backend's source added by EnsureBackend, compiled by
+// javac in the image.
+var JavaBuild = Build{Dir: "images/java", Repo: "pgwire-conformance/java-backend"}
+
+// RustBuild is the Rust driver backend (backends/rust, tokio-postgres): its
+// build context gets the backend's cargo package added by EnsureBackend,
+// compiled offline against Debian's packaged crates in the image.
+var RustBuild = Build{Dir: "images/rust", Repo: "pgwire-conformance/rust-backend"}
+
 // PGWireBuild is iris-pgwire 1.0.1 in its own container (needs PyPI to build).
 var PGWireBuild = Build{Dir: "images/iris-pgwire", Repo: "pgwire-conformance/iris-pgwire"}
+
+// PgBouncerBuild is PgBouncer 1.24 (Debian trixie), the gateway target's
+// wire server in front of the reference PostgreSQL.
+var PgBouncerBuild = Build{Dir: "images/pgbouncer", Repo: "pgwire-conformance/pgbouncer"}
+
+// PGliteBuild is PGlite behind pglite-socket (npm, pinned by its lock file).
+var PGliteBuild = Build{Dir: "images/pglite", Repo: "pgwire-conformance/pglite", HostCA: true}
 
 // Tag is the content address of the image: a hash of the build context and
 // of the base image's ID, so any change to either makes a new tag and an
@@ -150,6 +175,13 @@ func (b Build) ensure(ctx context.Context, cli *testcontainers.DockerClient, bas
 	tag = b.tag(files, baseID)
 	if ok, _, err := ImageExists(ctx, cli, tag); err != nil || ok {
 		return tag, false, err
+	}
+	if b.HostCA {
+		ca, err := hostCABundle()
+		if err != nil {
+			return "", false, err
+		}
+		files = append(files, ca)
 	}
 	ctxTar, err := tarFiles(files)
 	if err != nil {

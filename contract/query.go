@@ -1,6 +1,8 @@
 package contract
 
 import (
+	"fmt"
+
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
@@ -22,9 +24,12 @@ var _ = harness.ForEachAdapter("Contract: query execution", Label("contract"), f
 	})
 
 	s.It("binds parameters of several types and returns them unchanged", harness.Reqs("FR-002", "T005"), func(ctx SpecContext) {
+		p := harness.Profile()
 		e, _ := s.Open(ctx, 1)
 		text := `it's "quoted" — ünïcödé; DROP TABLE x; --`
-		rows, err := e.Query(ctx, "SELECT $1::int8 + $2::int8, $3::text, $4::float8 * 2", int64(40), int64(2), text, 1.25)
+		// The casts state each parameter's type (the profile writes them).
+		sql := fmt.Sprintf("SELECT %s + %s, %s, %s * 2", p.Cast("$1", "bigint"), p.Cast("$2", "bigint"), p.Cast("$3", "text"), p.Cast("$4", "double"))
+		rows, err := e.Query(ctx, sql, int64(40), int64(2), text, 1.25)
 		Expect(err).NotTo(HaveOccurred())
 		all, err := rows.FetchAll(ctx)
 		Expect(err).NotTo(HaveOccurred())
@@ -34,8 +39,9 @@ var _ = harness.ForEachAdapter("Contract: query execution", Label("contract"), f
 
 	s.It("runs many queries on one engine without error", harness.Reqs("FR-002", "T018"), func(ctx SpecContext) {
 		e, _ := s.Open(ctx, 2)
+		sql := "SELECT " + harness.Profile().Cast("$1", "bigint") + " * 3"
 		for i := int64(0); i < 50; i++ {
-			Expect(adapter.Scalar(ctx, e, "SELECT $1::int8 * 3", i)).To(Equal(i*3), "query %d", i)
+			Expect(adapter.Scalar(ctx, e, sql, i)).To(Equal(i*3), "query %d", i)
 		}
 	})
 })

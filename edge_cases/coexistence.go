@@ -23,8 +23,8 @@ var _ = harness.ForEachAdapter("Edge cases: coexistence", Label("transactions"),
 	s.It("works at once with another adapter's engine, each seeing the other's committed writes", harness.Reqs("FR-010", "FR-006", "EC-5"), func(ctx SpecContext) {
 		other := partner(s)
 		GinkgoWriter.Printf("%s runs next to %s\n", s.Info.Name, other.Info.Name)
-		obs := harness.Observer(ctx)
-		table := harness.Table(ctx, obs, "coexist", "id int8 PRIMARY KEY, note text NOT NULL")
+		obs := harness.Observe(ctx)
+		table := harness.NewTable(ctx, obs, "coexist", notesColumns)
 		insert := fmt.Sprintf("INSERT INTO %s (id, note) VALUES ($1, $2)", table)
 		ids := func(q adapter.Querier) ([]int64, error) { return idsOf(ctx, q, table) }
 
@@ -33,21 +33,21 @@ var _ = harness.ForEachAdapter("Edge cases: coexistence", Label("transactions"),
 		me, them := s.Info.Name, other.Info.Name
 
 		By("autocommit writes, alternating")
-		Expect(a.Exec(ctx, insert, int64(1), me)).To(Equal(int64(1)))
+		harness.Write(ctx, a, 1, insert, int64(1), me)
 		Expect(ids(b)).To(Equal([]int64{1}), "%s sees the row %s committed", them, me)
-		Expect(b.Exec(ctx, insert, int64(2), them)).To(Equal(int64(1)))
+		harness.Write(ctx, b, 1, insert, int64(2), them)
 		Expect(ids(a)).To(Equal([]int64{1, 2}), "%s sees the row %s committed", me, them)
 
 		if harness.Profile().Has(profile.ConnectionView) {
-			Expect(harness.ServerConnections(ctx, obs, appA)).To(BeNumerically(">=", 1), "%s holds a server connection", me)
-			Expect(harness.ServerConnections(ctx, obs, appB)).To(BeNumerically(">=", 1), "%s holds a server connection at the same time", them)
+			Expect(obs.Sessions(ctx, appA)).To(BeNumerically(">=", 1), "%s holds a server connection", me)
+			Expect(obs.Sessions(ctx, appB)).To(BeNumerically(">=", 1), "%s holds a server connection at the same time", them)
 		}
 
 		By("interleaved transactions: uncommitted rows stay private until commit")
 		txA := beginOn(ctx, a)
 		txB := beginOn(ctx, b)
-		Expect(txA.Exec(ctx, insert, int64(3), me)).To(Equal(int64(1)))
-		Expect(txB.Exec(ctx, insert, int64(4), them)).To(Equal(int64(1)))
+		harness.Write(ctx, txA, 1, insert, int64(3), me)
+		harness.Write(ctx, txB, 1, insert, int64(4), them)
 		Expect(ids(b)).To(Equal([]int64{1, 2}), "%s does not see %s's uncommitted row", them, me)
 		Expect(ids(a)).To(Equal([]int64{1, 2}), "%s does not see %s's uncommitted row", me, them)
 		Expect(txA.Commit(ctx)).To(Succeed())
@@ -80,7 +80,7 @@ var _ = harness.ForEachAdapter("Edge cases: coexistence", Label("transactions"),
 		}
 		Expect(observedWho(ctx, a, table)).To(Equal(want), "%s sees every committed row of both", me)
 		Expect(observedWho(ctx, b, table)).To(Equal(want), "%s sees every committed row of both", them)
-		Expect(harness.ObservedNotes(ctx, obs, table)).To(Equal(want), "the observer sees every committed row, each written by its own engine")
+		Expect(obs.Notes(ctx, table)).To(Equal(want), "the observer sees every committed row, each written by its own engine")
 	}, SpecTimeout(60*time.Second))
 })
 

@@ -31,19 +31,17 @@ var _ = harness.ForEachAdapter("Edge cases: errors", Label("errors"), func(s *ha
 	}, errTimeout)
 
 	s.It("surfaces SQLSTATE 23505 for a unique violation", harness.Reqs("FR-009", "T029", "T032"), func(ctx SpecContext) {
-		obs := harness.Observer(ctx)
-		table := harness.Table(ctx, obs, "err_unique", "id int8 PRIMARY KEY")
+		obs := harness.Observe(ctx)
+		table := harness.NewTable(ctx, obs, "err_unique", "id {bigint} PRIMARY KEY")
 		e, _ := s.Open(ctx, 1)
 		insert := fmt.Sprintf("INSERT INTO %s (id) VALUES ($1)", table)
 
-		Expect(e.Exec(ctx, insert, int64(7))).To(Equal(int64(1)))
+		harness.Write(ctx, e, 1, insert, int64(7))
 		_, err := e.Exec(ctx, insert, int64(7))
 		Expect(err).To(HaveOccurred(), "inserting the same primary key twice must fail")
 		Expect(adapter.SQLState(err)).To(Equal("23505"), "SQLSTATE (unique_violation) of: %v", err)
 
-		var n int64
-		Expect(obs.QueryRow(ctx, "SELECT count(*) FROM "+table).Scan(&n)).To(Succeed())
-		Expect(n).To(Equal(int64(1)), "the observer sees only the first row")
+		Expect(obs.Count(ctx, table)).To(Equal(int64(1)), "the observer sees only the first row")
 		Expect(adapter.Scalar(ctx, e, "SELECT 1")).To(BeEquivalentTo(1), "the engine stays usable after the error")
 	}, errTimeout)
 

@@ -2,6 +2,7 @@ package edge_cases
 
 import (
 	"context"
+	"regexp"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
@@ -9,6 +10,7 @@ import (
 	"github.com/pgwire-conformance/pgwire-conformance/adapter"
 	"github.com/pgwire-conformance/pgwire-conformance/adapter/remote"
 	"github.com/pgwire-conformance/pgwire-conformance/harness"
+	"github.com/pgwire-conformance/pgwire-conformance/report"
 )
 
 // misuseProber is what an adapter with the EC-1/EC-4 probes offers: it
@@ -39,7 +41,8 @@ var _ = harness.ForEachAdapter("Edge cases: misuse and missing dependencies", La
 	s.It("fails with an error that names async/await when sync code uses the async engine", harness.Reqs("EC-1", "FR-009", "T029"), func(ctx SpecContext) {
 		r, err := prober().ProbeSyncMisuse(ctx, harness.Target().DSN)
 		Expect(err).NotTo(HaveOccurred())
-		AddReportEntry("raised", r)
+		AddReportEntry(report.FailureModeEntry, report.FailureMode{Probe: "sync use of an async engine", Class: r.Raised, Message: r.Message,
+			NamesFix: regexp.MustCompile(namesAsync).MatchString(r.Raised + ": " + r.Message)})
 		Expect(r.Raised).NotTo(BeEmpty(), "using the async engine from sync code must raise, not block or succeed")
 		Expect(r.Raised+": "+r.Message).To(MatchRegexp(namesAsync),
 			"the error must tell the user the call needs async/await")
@@ -48,7 +51,8 @@ var _ = harness.ForEachAdapter("Edge cases: misuse and missing dependencies", La
 	s.It("fails with an error that says what to install when the async dependency is missing", harness.Reqs("EC-4", "FR-009", "T030"), func(ctx SpecContext) {
 		r, err := prober().ProbeMissingAsyncDependency(ctx, harness.Target().DSN)
 		Expect(err).NotTo(HaveOccurred())
-		AddReportEntry("raised", r)
+		AddReportEntry(report.FailureModeEntry, report.FailureMode{Probe: "missing async dependency", Class: r.Raised, Message: r.Message,
+			NamesFix: regexp.MustCompile(namesRemedy).MatchString(r.Raised + ": " + r.Message)})
 		Expect(r.Raised).NotTo(BeEmpty(), "a missing async dependency must raise")
 		Expect(r.Raised+": "+r.Message).To(MatchRegexp(namesRemedy),
 			"the error must name what is missing or what to install")

@@ -69,7 +69,7 @@ func SetTarget(t target.Target) {
 
 // Profile returns the dialect profile of the run.
 func Profile() profile.Profile {
-	p, err := profile.ByName(Config().Profile)
+	p, err := profile.ForTarget(Config().Profile, Config().TargetName())
 	if err != nil {
 		panic("harness: " + err.Error()) // config validation rules this out
 	}

@@ -22,6 +22,9 @@ const (
 	transcriptMaxEvents = 500 // the latest calls are kept
 	transcriptMaxRows   = 5   // rows kept per query, parameter rows per exec_many
 	transcriptMaxValue  = 200 // characters kept per value
+	// transcriptTail is how many lines Ginkgo's own output shows of a
+	// failed spec's transcript (results.json keeps it whole).
+	transcriptTail = 20
 )
 
 // transcript records the adapter calls of the current spec. Ginkgo runs one
@@ -66,8 +69,8 @@ type transcriptValue report.Transcript
 
 func (v transcriptValue) String() string {
 	lines := report.Transcript(v).Lines()
-	if len(lines) > report.TranscriptTail {
-		lines = append([]string{fmt.Sprintf("… %d earlier lines in results.json", len(lines)-report.TranscriptTail)}, lines[len(lines)-report.TranscriptTail:]...)
+	if len(lines) > transcriptTail {
+		lines = append([]string{fmt.Sprintf("… %d earlier lines in results.json", len(lines)-transcriptTail)}, lines[len(lines)-transcriptTail:]...)
 	}
 	return "\n" + strings.Join(lines, "\n")
 }
@@ -86,7 +89,7 @@ func (t *transcript) snapshot() transcriptValue {
 
 // start records the beginning of a call; finish completes it.
 func (t *transcript) start(scope, op, sql string) *report.Event {
-	e := &report.Event{At: time.Now(), Scope: scope, Op: op, SQL: truncate(sql)}
+	e := &report.Event{At: time.Now(), Scope: scope, Op: op, SQL: truncate(sql), InProgress: true}
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.events = append(t.events, e)
@@ -103,6 +106,7 @@ func (t *transcript) finish(e *report.Event, err error, set func(e *report.Event
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	e.Duration = d
+	e.InProgress = false
 	if err != nil {
 		e.Error = redact(err.Error())
 	}

@@ -21,6 +21,7 @@ const MaxK = 100
 //
 //	GET  /health  {"status":"ok","db":true}   (db: SELECT 1 returned 1)
 //	GET  /test    {"value":1}                 (SELECT 1 AS value)
+//	GET  /sleep   {"slept":true}              (a 0.2 s server-side sleep)
 //	POST /search  {"vector":[...],"k":5}  →  [{"id":..,"score":..}, ...]
 //
 // /search ranks the rows of a fixtures.VectorTableDDL table by cosine
@@ -39,6 +40,7 @@ func NewApp(engine adapter.Engine, p profile.Profile, table string) http.Handler
 	a.mux.HandleFunc("GET /health", a.withSession(a.health))
 	a.mux.HandleFunc("GET /test", a.withSession(a.test))
 	a.mux.HandleFunc("POST /search", a.withSession(a.search))
+	a.mux.HandleFunc("GET /sleep", a.withSession(a.sleep))
 	return a
 }
 
@@ -85,6 +87,17 @@ func (a *App) health(r *http.Request, db adapter.Conn) (int, any) {
 		return http.StatusServiceUnavailable, map[string]any{"status": "error", "db": false, "error": err.Error()}
 	}
 	return http.StatusOK, map[string]any{"status": "ok", "db": v == int64(1)}
+}
+
+// SleepSeconds is how long GET /sleep sleeps on the server: the slow
+// endpoint that shows whether the app serves requests concurrently.
+const SleepSeconds = 0.2
+
+func (a *App) sleep(r *http.Request, db adapter.Conn) (int, any) {
+	if _, err := adapter.QueryAll(r.Context(), db, a.profile.Sleep(SleepSeconds)); err != nil {
+		return http.StatusInternalServerError, errorBody{err.Error()}
+	}
+	return http.StatusOK, map[string]any{"slept": true}
 }
 
 func (a *App) test(r *http.Request, db adapter.Conn) (int, any) {

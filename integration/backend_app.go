@@ -10,7 +10,6 @@ import (
 	"github.com/pgwire-conformance/pgwire-conformance/adapter/remote"
 	"github.com/pgwire-conformance/pgwire-conformance/fixtures"
 	"github.com/pgwire-conformance/pgwire-conformance/harness"
-	"github.com/pgwire-conformance/pgwire-conformance/profile"
 )
 
 // startBackendApp seeds a vector table through the observer, opens the
@@ -26,7 +25,7 @@ func startBackendApp(ctx SpecContext, s *harness.Subject) *web {
 	// interface of the adapter's own engine.
 	wa, ok := harness.Underlying(e).(remote.WebApp)
 	Expect(ok).To(BeTrue(), "adapter %s declares %q but its engines do not implement remote.WebApp", s.Info.Name, adapter.WebApp)
-	url, err := wa.StartWebApp(ctx, fixtures.SearchSQL(harness.Profile(), table, k))
+	url, err := wa.StartWebApp(ctx, fixtures.SearchSQL(harness.Profile(), table, k), harness.Profile().Sleep(SleepSeconds))
 	Expect(err).NotTo(HaveOccurred(), "webapp.start on %s", s.Info.Name)
 	GinkgoWriter.Printf("backend web app of %s at %s\n", s.Info.Name, url)
 	w.url = url
@@ -68,8 +67,13 @@ var _ = harness.ForEachAdapter("Integration: backend web application", Label("ht
 		w.expectConcurrent(ctx, w.mixed(concurrent, backendSearch))
 	}, harness.Needs{adapter.WebApp}, webTimeout)
 
-	s.It("the backend's own app never holds more than 5 server connections while serving 50 concurrent requests", harness.Reqs("FR-014", "T008", "T019", "T020"), func(ctx SpecContext) {
+	s.It("the backend's own app never holds more than 5 server connections while serving 50 concurrent requests, and uses several at once", harness.Reqs("FR-014", "FR-005", "T008", "T019", "T020"), func(ctx SpecContext) {
 		w := startBackendApp(ctx, s)
 		w.expectPoolBound(ctx, w.mixed(concurrent, backendSearch))
-	}, harness.Needs{adapter.WebApp}, webTimeout, harness.NeedsFeature{profile.ConnectionView})
+	}, harness.Needs{adapter.WebApp}, webTimeout)
+
+	s.It("the backend's own app serves 10 slow requests (a 0.2 s server sleep each) concurrently, far below the serial time", harness.Reqs("FR-014", "FR-008", "T008", "T019", "T020"), func(ctx SpecContext) {
+		w := startBackendApp(ctx, s)
+		w.expectConcurrentSleeps(ctx, 10)
+	}, harness.Needs{adapter.WebApp}, webTimeout)
 })

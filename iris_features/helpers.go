@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/jackc/pgx/v5"
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
@@ -30,42 +29,38 @@ func queryAll(ctx context.Context, q adapter.Querier, sql string, args ...any) [
 func seeded(ctx context.Context, s *harness.Subject, prefix string, n int) ([]fixtures.Row, string, adapter.Engine) {
 	GinkgoHelper()
 	p := harness.Profile()
-	obs := harness.Observer(ctx)
+	obs := harness.Observe(ctx)
 	rows := fixtures.Rows(n, searchDim)
-	table := harness.Table(ctx, obs, prefix, fixtures.VectorTableDDL(p, searchDim))
-	Expect(fixtures.Seed(ctx, obs, p, table, rows)).To(Succeed(), "observer: seed %s", table)
+	table := harness.NewTable(ctx, obs, prefix, fixtures.VectorTableDDL(p, searchDim))
+	if err := fixtures.Seed(ctx, obs, p, table, rows); err != nil {
+		harness.HarnessFail("observer could not seed %s: %v", table, err)
+	}
 	e, _ := s.Open(ctx, 1)
 	return rows, table, e
 }
 
 // observedVectors reads every (id, vector columns...) row of table through
 // the observer, parsing each vector's text form.
-func observedVectors(ctx context.Context, obs *pgx.Conn, table string, cols ...string) map[int64][][]float32 {
+func observedVectors(ctx context.Context, obs *harness.Observer, table string, cols ...string) map[int64][][]float32 {
 	GinkgoHelper()
 	sql := "SELECT id"
 	for _, c := range cols {
 		sql += ", " + c
 	}
 	sql += " FROM " + table + " ORDER BY id"
-	rows, err := obs.Query(ctx, sql)
-	Expect(err).NotTo(HaveOccurred(), "observer: %s", sql)
-	defer rows.Close()
 	out := map[int64][][]float32{}
-	for rows.Next() {
-		var id int64
-		texts := make([]string, len(cols))
-		dest := []any{&id}
-		for i := range texts {
-			dest = append(dest, &texts[i])
-		}
-		Expect(rows.Scan(dest...)).To(Succeed(), "observer: scan %s", sql)
-		for i, t := range texts {
-			v, err := fixtures.ParseVector(t)
+	for _, r := range obs.Rows(ctx, sql) {
+		Expect(r).To(HaveLen(len(cols)+1), "observer: %s", sql)
+		Expect(r[0]).NotTo(BeNil(), "observer: a row of %s has a NULL id", table)
+		id, err := harness.ParseInt(*r[0])
+		Expect(err).NotTo(HaveOccurred(), "observer: id in %s", table)
+		for i, t := range r[1:] {
+			Expect(t).NotTo(BeNil(), "observer: row %d column %s is NULL", id, cols[i])
+			v, err := fixtures.ParseVector(*t)
 			Expect(err).NotTo(HaveOccurred(), "observer: row %d column %s", id, cols[i])
 			out[id] = append(out[id], v)
 		}
 	}
-	Expect(rows.Err()).NotTo(HaveOccurred(), "observer: %s", sql)
 	return out
 }
 

@@ -28,8 +28,8 @@ const (
 var _ = harness.ForEachAdapter("IRIS features: vectors", Label("vector"), func(s *harness.Subject) {
 	s.It("stores vectors inserted with parameters exactly as sent", harness.Reqs("FR-004", "EC-3", "T025", "T028"), func(ctx SpecContext) {
 		p := harness.Profile()
-		obs := harness.Observer(ctx)
-		table := harness.Table(ctx, obs, "vec_insert", fmt.Sprintf("id BIGINT PRIMARY KEY, small %s, large %s", p.VectorType(3), p.VectorType(searchDim)))
+		obs := harness.Observe(ctx)
+		table := harness.NewTable(ctx, obs, "vec_insert", fmt.Sprintf("id {bigint} PRIMARY KEY, small %s, large %s", p.VectorType(3), p.VectorType(searchDim)))
 		e, _ := s.Open(ctx, 1)
 
 		// Hand-picked 3-d values (fractions without an exact binary form,
@@ -39,8 +39,7 @@ var _ = harness.ForEachAdapter("IRIS features: vectors", Label("vector"), func(s
 		large := fixtures.Vectors(fixtures.DefaultSeed+1, len(small), searchDim)
 		insert := fmt.Sprintf("INSERT INTO %s (id, small, large) VALUES ($1, %s, %s)", table, p.VectorParam(2), p.VectorParam(3))
 		for i := range small {
-			Expect(e.Exec(ctx, insert, int64(i+1), profile.VectorLiteral(small[i]), profile.VectorLiteral(large[i]))).
-				To(Equal(int64(1)), "rows affected by inserting row %d", i+1)
+			harness.Write(ctx, e, 1, insert, int64(i+1), profile.VectorLiteral(small[i]), profile.VectorLiteral(large[i]))
 		}
 
 		got := observedVectors(ctx, obs, table, "small", "large")

@@ -1,7 +1,6 @@
 package iris_features
 
 import (
-	"strings"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -12,6 +11,7 @@ import (
 	"github.com/pgwire-conformance/pgwire-conformance/measure"
 	"github.com/pgwire-conformance/pgwire-conformance/profile"
 	"github.com/pgwire-conformance/pgwire-conformance/report"
+	"github.com/pgwire-conformance/pgwire-conformance/sqltext"
 )
 
 // vectorLatencyRuns is how many times the vector query is timed.
@@ -23,15 +23,16 @@ var _ = harness.ForEachAdapter("IRIS features: vector query latency", Label("vec
 		rows, table, e := seeded(ctx, s, "vlat", 200)
 		q := fixtures.Query(searchDim)
 		// Bench runs a statement without parameters, so the query vector is
-		// written into it in the profile's own vector syntax.
-		sql := strings.Replace(fixtures.SearchSQL(p, table, searchK), "$1", "'"+profile.VectorLiteral(q)+"'", 1)
+		// written into it as the profile's literal.
+		sql, err := sqltext.Interpolate(fixtures.SearchSQL(p, table, searchK), p.Literal, profile.VectorLiteral(q))
+		Expect(err).NotTo(HaveOccurred())
 
 		// The timed statement must give the Go ground truth, ids and scores.
 		expectHits(hitsOf(queryAll(ctx, e, sql)), fixtures.TopK(rows, q, searchK), scoreTol)
 
 		undo, _ := harness.PinAwayFrom(harness.Target().CPUs)
 		defer undo()
-		_, err := e.Bench(ctx, sql, 30) // warm-up
+		_, err = e.Bench(ctx, sql, 30) // warm-up
 		Expect(err).NotTo(HaveOccurred())
 		d, err := e.Bench(ctx, sql, vectorLatencyRuns)
 		Expect(err).NotTo(HaveOccurred())

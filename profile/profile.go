@@ -21,6 +21,8 @@ const (
 	ConnectionView Feature = "connection-view"
 	// VectorOperators: pgvector's <=> operator is a cosine *distance*.
 	VectorOperators Feature = "vector-operators"
+	// CopyFromStdin: COPY … FROM STDIN works and leaves the server serving.
+	CopyFromStdin Feature = "copy-from-stdin"
 )
 
 // Profile is one server dialect.
@@ -45,6 +47,12 @@ type Profile struct {
 	connections string
 	// terminate ends sessions by application_name ($1).
 	terminate string
+	// active counts sessions by application_name ($1) running a statement.
+	active string
+	// types renders DDL type tokens (see DDL).
+	types map[string]string
+	// session reads user, database, port and application name.
+	session Session
 }
 
 // Has reports whether the profile supports f.
@@ -98,7 +106,7 @@ var Postgres = Profile{
 	Schema: "public",
 	Setup:  []string{"CREATE EXTENSION IF NOT EXISTS vector"},
 	features: map[Feature]bool{
-		TransactionalDDL: true, ConnectionView: true, VectorOperators: true,
+		TransactionalDDL: true, ConnectionView: true, VectorOperators: true, CopyFromStdin: true,
 	},
 	vectorType:  "vector(%d)",
 	vectorParam: "$%d::vector",
@@ -111,6 +119,12 @@ var Postgres = Profile{
 	},
 	connections: "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1",
 	terminate:   "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = $1",
+	active:      "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1 AND state = 'active'",
+	types:       postgresTypes,
+	session: Session{
+		User: "SELECT current_user", Database: "SELECT current_database()",
+		Port: "SELECT inet_server_port()", ApplicationName: "SELECT current_setting('application_name')",
+	},
 }
 
 // IRIS is InterSystems IRIS reached through iris-pgwire (see
@@ -136,6 +150,10 @@ var IRIS = Profile{
 		"$HOROLOG":          "SELECT $HOROLOG",
 		"$ZVERSION":         "SELECT $ZVERSION",
 	},
+	types: irisTypes,
+	// IRIS names the user; the namespace stands for the database. Port and
+	// application name have no IRIS SQL (unverified on a live IRIS).
+	session: Session{User: "SELECT CURRENT_USER", Database: "SELECT $NAMESPACE"},
 }
 
 // ByName returns the profile called name.

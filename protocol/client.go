@@ -61,6 +61,13 @@ func (e *CallError) Category() string { return e.Err.Category }
 // Unwrap gives the protocol error.
 func (e *CallError) Unwrap() error { return e.Err }
 
+// IsCategory reports whether err is a backend's error answer of category
+// cat (e.g. CategoryUnsupported for an optional method it cannot do).
+func IsCategory(err error, cat string) bool {
+	var ce *CallError
+	return errors.As(err, &ce) && ce.Category() == cat
+}
+
 // ErrClosed is the cause when the client was closed by its owner.
 var ErrClosed = errors.New("client closed")
 
@@ -211,7 +218,7 @@ func (c *Client) forget(id uint64) {
 func (c *Client) cancel(id uint64) {
 	ctx, done := context.WithTimeout(context.Background(), 5*time.Second)
 	defer done()
-	_ = c.Call(ctx, "cancel", map[string]uint64{"request": id}, nil)
+	_ = c.Call(ctx, MethodCancel, CancelParams{Request: id}, nil)
 }
 
 func (c *Client) send(ctx context.Context, req Request) error {

@@ -160,6 +160,12 @@ func tagged(tag string, v any) (json.RawMessage, error) {
 var (
 	numericPattern = regexp.MustCompile(`^(NaN|[+-]?Infinity|[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?)$`)
 	datePattern    = regexp.MustCompile(`^(\d{4})-(\d{2})-(\d{2})$`)
+	// floatPattern is a decimal float: no hex, no "inf", no underscores,
+	// which strconv.ParseFloat would also take.
+	floatPattern = regexp.MustCompile(`^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$`)
+	// timePattern is a time of day, optionally with a zone offset (timetz).
+	timePattern = regexp.MustCompile(`^([01]\d|2[0-3]):[0-5]\d:[0-5]\d(\.\d{1,6})?([+-]\d{2}:\d{2})?$`)
+	uuidPattern = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
 )
 
 // DecodeValue turns protocol JSON into a Go value: nil, bool, int64 (a
@@ -290,9 +296,12 @@ func decodeTag(tag string, body json.RawMessage) (any, error) {
 		case "-Infinity":
 			return math.Inf(-1), nil
 		}
+		if !floatPattern.MatchString(s) {
+			return nil, errors.New("want NaN, Infinity, -Infinity or a decimal float")
+		}
 		f, err := strconv.ParseFloat(s, 64)
 		if err != nil {
-			return nil, errors.New("not a float")
+			return nil, errors.New("not a float8")
 		}
 		return f, nil
 	case "$numeric":
@@ -336,7 +345,20 @@ func decodeTag(tag string, body json.RawMessage) (any, error) {
 			return nil, errors.New("want microseconds as an integer string")
 		}
 		return time.Duration(us) * time.Microsecond, nil
-	case "$time", "$uuid", "$json":
+	case "$time":
+		if !timePattern.MatchString(s) {
+			return nil, errors.New("want HH:MM:SS[.ffffff]")
+		}
+		return s, nil
+	case "$uuid":
+		if !uuidPattern.MatchString(s) {
+			return nil, errors.New("want a UUID as 8-4-4-4-12 hex digits")
+		}
+		return s, nil
+	case "$json":
+		if !json.Valid([]byte(s)) {
+			return nil, errors.New("not a JSON document")
+		}
 		return s, nil
 	}
 	return nil, errors.New("unknown tag")

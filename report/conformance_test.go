@@ -16,9 +16,9 @@ import (
 //   - give every FR-001…FR-014 and EC-1…EC-5 a spec, unless declared in
 //     NotApplicableToBuiltins;
 //   - name only catalogue IDs, and give each spec a requirement;
-//   - not be stale: the spec sources, parsed with go/ast (ForEachAdapter
-//     group, s.It text, harness.Reqs IDs, Label and Needs decorators,
-//     file:line), must declare exactly the specs it lists.
+//   - not be stale: every spec declaration in the sources (an It call with
+//     harness.Reqs) must be listed at its file:line, every listed spec must
+//     sit on one, with the text and IDs the source spells out.
 //
 // When it fails, run `make catalogue` and review the diff.
 func TestConformanceYAML(t *testing.T) {
@@ -33,14 +33,14 @@ func TestConformanceYAML(t *testing.T) {
 	for _, p := range CheckCoverage(c.Specs) {
 		t.Error(p)
 	}
-	src, unresolved, err := ScanSpecSources(root)
+	sites, err := SpecCallSites(root)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(src) == 0 {
-		t.Fatal("the sources declare no spec: the scanner is broken")
+	if len(sites) == 0 {
+		t.Fatal("the sources declare no spec: the call-site scan is broken")
 	}
-	for _, p := range Stale(c.Specs, src, unresolved) {
+	for _, p := range Stale(c.Specs, sites) {
 		t.Errorf("conformance.yaml is stale (run `make catalogue`): %s", p)
 	}
 	if !reflect.DeepEqual(c.NotApplicable, NotApplicableToBuiltins) && !(len(c.NotApplicable) == 0 && len(NotApplicableToBuiltins) == 0) {
@@ -48,24 +48,20 @@ func TestConformanceYAML(t *testing.T) {
 	}
 }
 
-func TestScanSpecSources(t *testing.T) {
-	specs, unresolved, err := ScanSpecSources("testdata/specsrc")
+func TestSpecCallSites(t *testing.T) {
+	sites, err := SpecCallSites("testdata/specsrc")
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []ConformanceSpec{
-		{ID: "Specs: sample / comes from a helper", Group: "Specs: sample", Text: "comes from a helper",
-			Requirements: []string{"EC-5"}, Tasks: []string{"T031"}, Labels: []string{"contract", "transactions"}, File: "specs/specs.go:28"},
-		{ID: "Specs: sample / maps a model", Group: "Specs: sample", Text: "maps a model",
-			Requirements: []string{"FR-011"}, Labels: []string{"contract", "orm"}, Needs: []string{"orm"}, File: "specs/specs.go:18"},
-		{ID: "Specs: sample / runs SELECT 1", Group: "Specs: sample", Text: "runs SELECT 1",
-			Requirements: []string{"FR-002"}, Tasks: []string{"T005"}, Labels: []string{"contract"}, File: "specs/specs.go:16"},
+	want := []CallSite{
+		{File: "specs/specs.go:16", Text: "runs SELECT 1", IDs: []string{"FR-002", "T005"}},
+		{File: "specs/specs.go:18", IDs: []string{"FR-011"}},     // text is a constant: not spelt out here
+		{File: "specs/specs.go:23", IDs: []string{"FR-001"}},     // text built in a loop
+		{File: "specs/specs.go:28", Text: "comes from a helper"}, // IDs from a variable
+		{File: "specs/specs.go:30", Text: "concatenated text", IDs: []string{"EC-5"}},
 	}
-	if !reflect.DeepEqual(specs, want) {
-		t.Errorf("specs:\n got %+v\nwant %+v", specs, want)
-	}
-	if len(unresolved) != 1 || unresolved[0].File != "specs/specs.go:23" || unresolved[0].Group != "Specs: sample" {
-		t.Errorf("unresolved = %+v, want the loop's call site specs/specs.go:23", unresolved)
+	if !reflect.DeepEqual(sites, want) {
+		t.Errorf("call sites:\n got %+v\nwant %+v", sites, want)
 	}
 }
 
@@ -137,10 +133,14 @@ func TestCheckCoverageNotApplicable(t *testing.T) {
 }
 
 func TestStale(t *testing.T) {
-	src := []ConformanceSpec{conf("G / a", []string{"FR-001"}, "g.go:3"), conf("G / b", []string{"FR-002", "T005"}, "g.go:7")}
-	unresolved := []UnresolvedSpec{{Group: "G", File: "g.go:12"}}
-	listed := append(append([]ConformanceSpec(nil), src...), conf("G / loop x", []string{"FR-001"}, "g.go:12"), conf("G / loop y", []string{"FR-001"}, "g.go:12"))
-	if p := Stale(listed, src, unresolved); len(p) != 0 {
+	sites := []CallSite{
+		{File: "g.go:3", Text: "a", IDs: []string{"FR-001"}},
+		{File: "g.go:7", Text: "b", IDs: []string{"FR-002", "T005"}},
+		{File: "g.go:12"}, // a loop: text and IDs built at run time
+	}
+	listed := []ConformanceSpec{conf("G / a", []string{"FR-001"}, "g.go:3"), conf("G / b", []string{"T005", "FR-002"}, "g.go:7"),
+		conf("G / loop x", []string{"FR-001"}, "g.go:12"), conf("G / loop y", []string{"FR-001"}, "g.go:12")}
+	if p := Stale(listed, sites); len(p) != 0 {
 		t.Fatalf("an up-to-date list is stale: %v", p)
 	}
 	tests := []struct {
@@ -148,28 +148,28 @@ func TestStale(t *testing.T) {
 		listed func() []ConformanceSpec
 		want   string
 	}{
-		{"a new spec", func() []ConformanceSpec { return listed[1:] }, `spec "G / a" is not in conformance.yaml`},
-		{"a removed spec", func() []ConformanceSpec { return append(listed, conf("G / gone", []string{"FR-001"}, "g.go:40")) }, `lists "G / gone" (g.go:40), which the sources no longer declare`},
+		{"a new spec", func() []ConformanceSpec { return listed[1:] }, `g.go:3: "a" is declared here but not in conformance.yaml`},
+		{"a removed spec", func() []ConformanceSpec { return append(listed, conf("G / gone", []string{"FR-001"}, "g.go:40")) }, `lists "G / gone" at g.go:40, where the sources declare no spec`},
 		{"changed requirements", func() []ConformanceSpec {
 			l := append([]ConformanceSpec(nil), listed...)
 			l[0].Requirements = []string{"FR-009"}
 			return l
-		}, "requirements [FR-009], sources [FR-001]"},
+		}, `g.go:3: spec "G / a" names [FR-001], conformance.yaml has [FR-009]`},
 		{"a moved spec", func() []ConformanceSpec {
 			l := append([]ConformanceSpec(nil), listed...)
 			l[1].File = "g.go:8"
 			return l
-		}, "file g.go:8, sources g.go:7"},
-		{"changed labels", func() []ConformanceSpec {
+		}, `lists "G / b" at g.go:8`},
+		{"a renamed spec", func() []ConformanceSpec {
 			l := append([]ConformanceSpec(nil), listed...)
-			l[1].Labels = []string{"bulk"}
+			l[0].Text = "old a"
 			return l
-		}, "labels [bulk], sources [contract]"},
-		{"an unlisted loop", func() []ConformanceSpec { return listed[:2] }, "g.go:12: a spec call site conformance.yaml lists no spec for"},
+		}, `g.go:3: spec text "a", conformance.yaml has "old a"`},
+		{"an unlisted loop", func() []ConformanceSpec { return listed[:2] }, "g.go:12: a spec is declared here but not in conformance.yaml"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p := strings.Join(Stale(tt.listed(), src, unresolved), "\n")
+			p := strings.Join(Stale(tt.listed(), sites), "\n")
 			if !strings.Contains(p, tt.want) {
 				t.Errorf("problems %q lack %q", p, tt.want)
 			}
@@ -177,54 +177,39 @@ func TestStale(t *testing.T) {
 	}
 }
 
-func TestConformanceFromDryRunAndJoin(t *testing.T) {
-	it := func(adapterName, text string, labels ...string) types.SpecReport {
+func TestConformanceFromDryRun(t *testing.T) {
+	root := t.TempDir()
+	it := func(adapterName, text string, line int, labels ...string) types.SpecReport {
 		return types.SpecReport{
 			LeafNodeType: types.NodeTypeIt, LeafNodeText: text,
 			ContainerHierarchyTexts:  []string{"G", "[" + adapterName + "]"},
 			ContainerHierarchyLabels: [][]string{{"contract"}, {"adapter:" + adapterName, "profile:postgres"}},
 			LeafNodeLabels:           labels,
+			LeafNodeLocation:         types.CodeLocation{FileName: filepath.Join(root, "contract", "g.go"), LineNumber: line},
 		}
 	}
 	reports := []types.Report{{SpecReports: types.SpecReports{
-		it("pgx", "a", "fr:FR-001", "task:T004"), it("pq", "a", "fr:FR-001", "task:T004"),
-		it("pgx", "loop x", "fr:FR-001"), it("pgx", "b", "fr:FR-002", "bulk"),
+		it("pgx", "a", 3, "fr:FR-001", "task:T004"), it("pq", "a", 3, "fr:FR-001", "task:T004"),
+		it("pgx", "loop x", 12, "fr:FR-001"), it("pgx", "b", 7, "fr:FR-002", "bulk", "needs:orm", "Serial"),
 	}}}
-	dry, err := ConformanceFromDryRun(reports, catalogue.IDsFromLabels)
+	dry, err := ConformanceFromDryRun(reports, catalogue.IDsFromLabels, root)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(dry) != 3 {
 		t.Fatalf("dry run gives %d specs, want 3 (deduplicated across adapters): %+v", len(dry), dry)
 	}
-	if dry[0].ID != "G / a" || !reflect.DeepEqual(dry[0].Requirements, []string{"FR-001"}) || !reflect.DeepEqual(dry[0].Tasks, []string{"T004"}) || !reflect.DeepEqual(dry[0].Labels, []string{"contract"}) {
-		t.Errorf("first spec %+v", dry[0])
+	want := ConformanceSpec{ID: "G / a", Group: "G", Text: "a", Requirements: []string{"FR-001"}, Tasks: []string{"T004"}, Labels: []string{"contract"}, File: "contract/g.go:3"}
+	if !reflect.DeepEqual(dry[0], want) {
+		t.Errorf("first spec\n got %+v\nwant %+v", dry[0], want)
 	}
-	if !reflect.DeepEqual(dry[1].Labels, []string{"bulk", "contract"}) {
-		t.Errorf("labels of b: %v", dry[1].Labels)
-	}
-	src := []ConformanceSpec{conf("G / a", []string{"FR-001", "T004"}, "g.go:3"), conf("G / b", []string{"FR-002"}, "g.go:7"), conf("G / only for iris", []string{"FR-004"}, "g.go:20")}
-	joined, notInTree, err := JoinSources(dry, src, []UnresolvedSpec{{Group: "G", File: "g.go:12"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	files := map[string]string{}
-	for _, s := range joined {
-		files[s.ID] = s.File
-	}
-	if files["G / a"] != "g.go:3" || files["G / loop x"] != "g.go:12" || files["G / only for iris"] != "g.go:20" {
-		t.Errorf("joined files %v", files)
-	}
-	if len(notInTree) != 1 || !strings.HasPrefix(notInTree[0], "G / only for iris") {
-		t.Errorf("notInTree %v", notInTree)
-	}
-	if _, _, err := JoinSources(dry, src, nil); err == nil || !strings.Contains(err.Error(), `"G / loop x" is in the tree but not found in the sources`) {
-		t.Errorf("a dry-run spec without a source: %v", err)
+	if b := dry[1]; !reflect.DeepEqual(b.Labels, []string{"bulk", "contract"}) || !reflect.DeepEqual(b.Needs, []string{"orm"}) || b.File != "contract/g.go:7" {
+		t.Errorf("spec b: labels %v, needs %v, file %s", b.Labels, b.Needs, b.File)
 	}
 
 	// Different requirements for different adapters are an error.
-	bad := []types.Report{{SpecReports: types.SpecReports{it("pgx", "a", "fr:FR-001"), it("pq", "a", "fr:FR-002")}}}
-	if _, err := ConformanceFromDryRun(bad, catalogue.IDsFromLabels); err == nil {
+	bad := []types.Report{{SpecReports: types.SpecReports{it("pgx", "a", 3, "fr:FR-001"), it("pq", "a", 3, "fr:FR-002")}}}
+	if _, err := ConformanceFromDryRun(bad, catalogue.IDsFromLabels, root); err == nil {
 		t.Error("different IDs per adapter: no error")
 	}
 }

@@ -3,6 +3,7 @@ package report
 import (
 	"encoding/json"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -86,15 +87,15 @@ func TestSpecsFromGinkgoSetupFailure(t *testing.T) {
 	r.HarnessErrors = h
 	md := markdown(t, r)
 	he := section(t, md, "Harness errors")
-	for _, w := range []string{"1 spec result(s) have no verdict", "### SynchronizedBeforeSuite", "Container log tail:\n\n~~~~\n--- last log lines of postgres ---\nFATAL: out of memory\n~~~~"} {
+	for _, w := range []string{"1 spec result(s) have no verdict", "### SynchronizedBeforeSuite", "Container log tail</summary>\n\n~~~~\n--- last log lines of postgres ---\nFATAL: out of memory\n~~~~"} {
 		if !strings.Contains(he, w) {
 			t.Errorf("harness errors section lacks %q:\n%s", w, he)
 		}
 	}
-	if cells := row(t, md, "FR-006"); cells[2] != "🔧 harness error" {
+	if cells := row(t, section(t, md, "Requirements × adapters"), "FR-006"); cells[2] != "🔧" {
 		t.Errorf("FR-006 row %q", cells)
 	}
-	if !strings.Contains(section(t, md, "Failures"), "None.") {
+	if !strings.Contains(section(t, md, "Failures"), "None") {
 		t.Error("a harness error is listed as a driver failure")
 	}
 }
@@ -167,33 +168,34 @@ func TestSpecsFromGinkgoEntries(t *testing.T) {
 	r.Specs = append(r.Specs, Spec{Adapter: "pgx", ID: "V / vector", Text: "vector", VectorLatency: specs[1].VectorLatency, Outcome: Passed})
 	md := markdown(t, r)
 	f := section(t, md, "Failures")
-	if !strings.Contains(f, "What the adapter sent and received (last 20 of 33 calls; the whole transcript is in results.json):") {
+	if !strings.Contains(f, "<summary>SQL transcript: the adapter's last 8 of 33 calls</summary>") {
 		t.Errorf("failure lacks the transcript heading:\n%s", f)
 	}
-	if !strings.Contains(f, "+31.0ms e1.c1.tx1 rollback → ok") || strings.Contains(f, "-- 12 [12]") || !strings.Contains(f, "-- 13 [13]") {
-		t.Errorf("failure does not show exactly the transcript's last 20 lines:\n%s", f)
+	if !strings.Contains(f, "+31.0ms e1.c1.tx1 rollback → ok") || strings.Contains(f, "-- 24 [24]") || !strings.Contains(f, "-- 25 [25]") {
+		t.Errorf("failure does not show exactly the transcript's last 8 lines:\n%s", f)
 	}
-	p := section(t, md, "Performance")
-	for _, w := range []string{"| pgx | `SELECT id FROM v ORDER BY v <=> $1 LIMIT 5` | 200 | 300 µs | 400 µs | 500 µs | — | — |", "bar [110]\n    bar [300]\n    line [100]"} {
+	p := section(t, performance(t, r), "Performance")
+	for _, w := range []string{"| pgx | `SELECT id FROM v ORDER BY v <=> $1 LIMIT 5` | 200 | 300 µs | 400 µs | 500 µs | — | — |", "](latency.svg)"} {
 		if !strings.Contains(p, w) {
 			t.Errorf("performance lacks %q:\n%s", w, p)
 		}
 	}
 }
 
-func TestWriteMarkdownTaskTrace(t *testing.T) {
-	md := markdown(t, withIDs(fixture()))
-	tr := section(t, md, "Seed task trace")
-	for _, w := range []string{
-		"| T005 | Contract: async query execution | 1: Contract: queries / returns one row | ✅ pass | ❌ FAIL |",
-		"| T006 | Contract: async bulk insert | 1: Contract: bulk insert / inserts 100 rows | ∅ no spec | ✅ pass |",
-		"| T001 | Verify sync benchmark baseline | no spec in this run's tree | ∅ no spec | ∅ no spec |",
-	} {
-		if !strings.Contains(tr, w+"\n") {
-			t.Errorf("task trace lacks %q:\n%s", w, tr)
-		}
+// TestLocation: the suite's own files are shown from its module root,
+// others as they are.
+func TestLocation(t *testing.T) {
+	root, err := ModuleRoot(".")
+	if err != nil {
+		t.Fatal(err)
 	}
-	if strings.Count(tr, "\n| T") != 33 {
-		t.Errorf("task trace has %d rows, want 33", strings.Count(tr, "\n| T"))
+	if got := Location(types.CodeLocation{FileName: filepath.Join(root, "edge_cases", "transactions.go"), LineNumber: 83}); got != "edge_cases/transactions.go:83" {
+		t.Errorf("suite file: %q", got)
+	}
+	if got := Location(types.CodeLocation{FileName: "/elsewhere/driver_test.go", LineNumber: 7}); got != "/elsewhere/driver_test.go:7" {
+		t.Errorf("other file: %q", got)
+	}
+	if Location(types.CodeLocation{}) != "" {
+		t.Error("no location")
 	}
 }

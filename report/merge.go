@@ -1,11 +1,8 @@
 package report
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"sort"
 	"strings"
 	"time"
@@ -13,50 +10,21 @@ import (
 	"github.com/pgwire-conformance/pgwire-conformance/adapter"
 )
 
-// ReadResults reads a results.json, refusing anything that is not one of
-// this schema version.
-func ReadResults(path string) (Run, error) {
-	var r Run
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return r, err
-	}
-	var head struct {
-		SchemaVersion *int `json:"schema_version"`
-	}
-	if t := bytes.TrimSpace(b); len(t) > 0 && t[0] == '[' && json.Valid(t) {
-		return r, fmt.Errorf("%s: not a results file (a JSON array: a Ginkgo JSON report? merge the results.json files the suite writes)", path)
-	}
-	if err := json.Unmarshal(b, &head); err != nil {
-		return r, fmt.Errorf("%s: not a results file (malformed JSON: %v)", path, err)
-	}
-	if head.SchemaVersion == nil {
-		return r, fmt.Errorf("%s: not a results file (no schema_version)", path)
-	}
-	if *head.SchemaVersion != SchemaVersion {
-		return r, fmt.Errorf("%s: schema_version %d, this tool reads %d: regenerate it with this suite version", path, *head.SchemaVersion, SchemaVersion)
-	}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&r); err != nil {
-		return r, fmt.Errorf("%s: not a results file of schema %d: %v", path, SchemaVersion, err)
-	}
-	return r, nil
-}
-
 // MergeOptions tune Merge.
 type MergeOptions struct {
-	// Force merges runs of different targets or suite versions.
+	// Force merges runs of different suite versions.
 	Force bool
 	// Command is the merged report's "how to reproduce" command.
 	Command string
 }
 
-// Merge combines the results of sharded runs (split by adapter or by label)
-// into one run. Runs must share the target (profile, provider, server
-// version) and the suite (version and commit) unless opt.Force. A spec ×
-// adapter that ran in two shards is an error; one that a shard's label
-// filter left out is superseded by the shard that ran it.
+// Merge combines runs into one: shards of one certification (split by
+// adapter or by label across CI machines) into one run, and runs against
+// different targets into a report with a target × requirement view (each
+// spec result then names its target). Runs must come from one suite
+// (version and commit) unless opt.Force. A spec × adapter that ran twice
+// on one target is an error; one that a shard's label filter left out is
+// superseded by the shard that ran it.
 func Merge(runs []Run, sources []string, opt MergeOptions) (Run, error) {
 	if len(runs) == 0 {
 		return Run{}, errors.New("nothing to merge")
@@ -65,35 +33,36 @@ func Merge(runs []Run, sources []string, opt MergeOptions) (Run, error) {
 		return Run{}, errors.New("merge: one source name per run")
 	}
 	first := runs[0]
-	for i, r := range runs[1:] {
+	for i, r := range runs {
 		if r.SchemaVersion != SchemaVersion {
-			return Run{}, fmt.Errorf("%s: schema_version %d, want %d", sources[i+1], r.SchemaVersion, SchemaVersion)
+			return Run{}, fmt.Errorf("%s: schema_version %d, want %d", sources[i], r.SchemaVersion, SchemaVersion)
 		}
-		if opt.Force {
-			continue
-		}
-		if d := targetDiff(first.Target, r.Target); d != "" {
-			return Run{}, fmt.Errorf("%s and %s ran against different targets (%s): refusing to merge without -force", sources[0], sources[i+1], d)
-		}
-		if first.Suite != r.Suite || first.Commit != r.Commit {
-			return Run{}, fmt.Errorf("%s and %s come from different suite versions (%s %s vs %s %s): refusing to merge without -force", sources[0], sources[i+1], first.Suite, first.Commit, r.Suite, r.Commit)
+		if !opt.Force && (first.Suite != r.Suite || first.Commit != r.Commit) {
+			return Run{}, fmt.Errorf("%s and %s come from different suite versions (%s %s vs %s %s): refusing to merge without -force", sources[0], sources[i], first.Suite, first.Commit, r.Suite, r.Commit)
 		}
 	}
+	targets := mergeTargets(runs)
 
 	out := Run{
-		SchemaVersion: SchemaVersion,
-		Suite:         first.Suite,
-		Commit:        first.Commit,
-		Command:       opt.Command,
-		Target:        first.Target,
-		Machine:       first.Machine,
-		Config:        map[string]string{},
+		SchemaVersion:  SchemaVersion,
+		Suite:          first.Suite,
+		Commit:         first.Commit,
+		Command:        opt.Command,
+		Implementation: first.Implementation,
+		Target:         first.Target,
+		Targets:        targets.targets(),
+		Machine:        first.Machine,
+		Config:         map[string]string{},
 	}
-	type key struct{ adapter, id string }
+	if len(out.Targets) > 0 {
+		out.Target = out.Targets[0]
+	}
+	type key struct{ target, adapter, id string }
 	index := map[key]int{}
 	from := map[key]string{}
 	adapters := map[string]bool{}
 	configValues := map[string][]string{}
+	var interrupts []string
 	for i, r := range runs {
 		src := sources[i]
 		if r.Date.After(out.Date) {
@@ -101,6 +70,12 @@ func Merge(runs []Run, sources []string, opt MergeOptions) (Run, error) {
 		}
 		if r.Duration > out.Duration {
 			out.Duration = r.Duration // shards run side by side: the slowest bounds the wall time
+		}
+		if out.Implementation == (Implementation{}) {
+			out.Implementation = r.Implementation
+		}
+		if r.Interrupted {
+			interrupts = append(interrupts, src+": "+r.InterruptReason)
 		}
 		if len(r.Shards) > 0 {
 			out.Shards = append(out.Shards, r.Shards...)
@@ -126,7 +101,8 @@ func Merge(runs []Run, sources []string, opt MergeOptions) (Run, error) {
 		}
 		out.HarnessErrors = append(out.HarnessErrors, r.HarnessErrors...)
 		for _, s := range r.Specs {
-			k := key{s.Adapter, s.ID}
+			s.Target = targets.nameOf(r, s)
+			k := key{s.Target, s.Adapter, s.ID}
 			j, dup := index[k]
 			switch {
 			case !dup:
@@ -139,9 +115,15 @@ func Merge(runs []Run, sources []string, opt MergeOptions) (Run, error) {
 				out.Specs[j] = s
 				from[k] = src
 			default:
-				return Run{}, fmt.Errorf("[%s] %s ran in two shards (%s and %s): shards must not overlap", s.Adapter, s.ID, from[k], src)
+				return Run{}, fmt.Errorf("[%s] %s ran in two shards (%s and %s): shards must not overlap", Ref{s.Adapter, s.Target}, s.ID, from[k], src)
 			}
 		}
+	}
+	if len(interrupts) > 0 {
+		out.Interrupted, out.InterruptReason = true, strings.Join(interrupts, "; ")
+	}
+	if n := Counts(out.Specs)[NotRun]; n > 0 {
+		out.Partial = fmt.Sprintf("%d spec result(s) were left out by every shard's filter", n)
 	}
 	names := make([]string, len(out.Adapters))
 	for i, a := range out.Adapters {
@@ -152,10 +134,14 @@ func Merge(runs []Run, sources []string, opt MergeOptions) (Run, error) {
 		out.Config[k] = strings.Join(vs, " | ")
 	}
 	sort.SliceStable(out.Specs, func(i, j int) bool {
-		if out.Specs[i].ID != out.Specs[j].ID {
-			return out.Specs[i].ID < out.Specs[j].ID
+		a, b := out.Specs[i], out.Specs[j]
+		if a.Target != b.Target {
+			return targets.rank(a.Target) < targets.rank(b.Target)
 		}
-		return adapterRank(out.Adapters, out.Specs[i].Adapter) < adapterRank(out.Adapters, out.Specs[j].Adapter)
+		if a.ID != b.ID {
+			return a.ID < b.ID
+		}
+		return adapterRank(out.Adapters, a.Adapter) < adapterRank(out.Adapters, b.Adapter)
 	})
 	if out.Date.IsZero() {
 		out.Date = time.Now()
@@ -163,8 +149,107 @@ func Merge(runs []Run, sources []string, opt MergeOptions) (Run, error) {
 	return out, nil
 }
 
+// mergedTargets are the distinct targets of the runs being merged (as the
+// runs describe them) and the name each gets in the merge, unique among
+// them.
+type mergedTargets struct {
+	list  []Target
+	names []string
+}
+
+// mergeTargets finds the distinct targets, in the order the runs name
+// them, and names each uniquely: its own name, then with its server
+// version, then with a number.
+func mergeTargets(runs []Run) mergedTargets {
+	var m mergedTargets
+	for _, r := range runs {
+		for _, t := range runTargets(r) {
+			if m.find(t) < 0 {
+				m.list = append(m.list, t)
+			}
+		}
+	}
+	used := map[string]int{}
+	for _, t := range m.list {
+		used[t.TargetName()]++
+	}
+	seen := map[string]int{}
+	for _, t := range m.list {
+		name := t.TargetName()
+		if used[name] > 1 {
+			name += " (" + shortVersion(t.ServerVersion) + ")"
+		}
+		if seen[name]++; seen[name] > 1 {
+			name = fmt.Sprintf("%s #%d", name, seen[name])
+		}
+		m.names = append(m.names, name)
+	}
+	return m
+}
+
+// targets are the merged run's targets, under their merged names (nil
+// when there is one).
+func (m mergedTargets) targets() []Target {
+	if len(m.list) < 2 {
+		return nil
+	}
+	out := make([]Target, len(m.list))
+	for i, t := range m.list {
+		t.Name = m.names[i]
+		out[i] = t
+	}
+	return out
+}
+
+// runTargets are a run's targets: its one target, or a merged run's.
+func runTargets(r Run) []Target {
+	if r.MultiTarget() {
+		return r.Targets
+	}
+	return []Target{r.Target}
+}
+
+func (m mergedTargets) find(t Target) int {
+	for i, x := range m.list {
+		if targetDiff(x, t) == "" {
+			return i
+		}
+	}
+	return -1
+}
+
+// nameOf is the merged name of the target s ran against ("" when the merge
+// has one target).
+func (m mergedTargets) nameOf(r Run, s Spec) string {
+	if len(m.list) < 2 {
+		return ""
+	}
+	t := r.Target
+	if r.MultiTarget() {
+		for _, x := range r.Targets {
+			if x.Name == s.Target {
+				t = x
+			}
+		}
+	}
+	return m.names[m.find(t)]
+}
+
+func (m mergedTargets) rank(name string) int {
+	for i, n := range m.names {
+		if n == name {
+			return i
+		}
+	}
+	return len(m.names)
+}
+
+// targetDiff says how two targets differ ("" when they are one target).
 func targetDiff(a, b Target) string {
 	var d []string
+	if a.TargetName() != b.TargetName() {
+		d = append(d, fmt.Sprintf("name %q vs %q", a.TargetName(), b.TargetName()))
+	}
 	if a.Profile != b.Profile {
 		d = append(d, fmt.Sprintf("profile %q vs %q", a.Profile, b.Profile))
 	}

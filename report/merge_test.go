@@ -57,6 +57,17 @@ func shard(r Run, keep func(Spec) bool, drop bool, command string, date time.Tim
 	return out
 }
 
+// testdataConformance is testdata/conformance.yaml: the fixture's spec
+// list, which its results files are hydrated from.
+func testdataConformance(t *testing.T) Conformance {
+	t.Helper()
+	c, err := ReadConformance(filepath.Join("testdata", "conformance.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
 var testdataRuns = map[string]func() any{
 	"full.json": func() any { return withIDs(fixture()) },
 	"shard-pgx.json": func() any {
@@ -76,6 +87,19 @@ var testdataRuns = map[string]func() any{
 		r.Target.ServerVersion = "PostgreSQL 16.4"
 		return r
 	},
+	"reference-pg16.json": func() any {
+		r := withIDs(fixture())
+		r.Target.ServerVersion = "PostgreSQL 16.4"
+		r.Specs = append([]Spec(nil), r.Specs...)
+		r.Specs[1].Outcome, r.Specs[1].Message = Passed, "" // pq passes FR-002 on 16
+		return r
+	},
+	"iris.json": func() any {
+		r := withIDs(fixture())
+		r.Target = Target{Name: "iris", Implementation: "iris-pgwire 1.2 + IRIS 2025.1", Provider: "external", Profile: "iris", ServerVersion: "IRIS 2025.1"}
+		r.Date = time.Date(2025, 3, 5, 0, 0, 0, 0, time.UTC)
+		return r
+	},
 	"schema-v1.json": func() any {
 		r := shard(fixture(), func(s Spec) bool { return s.Adapter == "pq" }, true, "old", time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC))
 		r.SchemaVersion = 1
@@ -88,28 +112,55 @@ func TestUpdateTestdata(t *testing.T) {
 		t.Skip("run with -update to rewrite report/testdata")
 	}
 	for name, f := range testdataRuns {
-		b, err := json.MarshalIndent(f(), "", "  ")
+		b, err := testdataBytes(f())
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := os.WriteFile(filepath.Join("testdata", name), append(b, '\n'), 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join("testdata", name), b, 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
+	y, err := fixtureConformance(withIDs(fixture())).Render()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join("testdata", "conformance.yaml"), y, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// testdataBytes is a fixture run as results.json.
+func testdataBytes(v any) ([]byte, error) {
+	r := v.(Run)
+	if r.SchemaVersion != SchemaVersion {
+		// An old file: only its schema_version matters to the tests.
+		return json.MarshalIndent(struct {
+			SchemaVersion int    `json:"schema_version"`
+			Suite         string `json:"suite"`
+		}{r.SchemaVersion, r.Suite}, "", "  ")
+	}
+	return EncodeResults(r)
 }
 
 // TestTestdataCurrent: the committed fixture files are what the fixture
 // makes (else run go test ./report -run TestUpdateTestdata -update).
 func TestTestdataCurrent(t *testing.T) {
 	for name, f := range testdataRuns {
-		want, _ := json.MarshalIndent(f(), "", "  ")
+		want, err := testdataBytes(f())
+		if err != nil {
+			t.Fatal(err)
+		}
 		got, err := os.ReadFile(filepath.Join("testdata", name))
 		if err != nil {
 			t.Fatal(err)
 		}
-		if strings.TrimSpace(string(got)) != string(want) {
+		if strings.TrimSpace(string(got)) != strings.TrimSpace(string(want)) {
 			t.Errorf("testdata/%s is stale: go test ./report -run TestUpdateTestdata -update", name)
 		}
+	}
+	y, _ := fixtureConformance(withIDs(fixture())).Render()
+	if got, err := os.ReadFile(filepath.Join("testdata", "conformance.yaml")); err != nil || string(got) != string(y) {
+		t.Errorf("testdata/conformance.yaml is stale (%v): go test ./report -run TestUpdateTestdata -update", err)
 	}
 }
 
@@ -117,9 +168,10 @@ func read(t *testing.T, names ...string) ([]Run, []string) {
 	t.Helper()
 	var runs []Run
 	var paths []string
+	c := testdataConformance(t)
 	for _, n := range names {
 		p := filepath.Join("testdata", n)
-		r, err := ReadResults(p)
+		r, err := ReadResultsWith(p, c)
 		if err != nil {
 			t.Fatalf("ReadResults(%s): %v", p, err)
 		}
@@ -129,11 +181,12 @@ func read(t *testing.T, names ...string) ([]Run, []string) {
 	return runs, paths
 }
 
-// matrix is the requirement × adapter matrix and the task trace of a report.
+// matrix is the gate verdicts and the requirement × adapter matrix of a
+// report.
 func matrix(t *testing.T, r Run) string {
 	t.Helper()
 	md := markdown(t, r)
-	return section(t, md, "Requirements × adapters") + section(t, md, "Seed task trace")
+	return section(t, md, "Certification verdicts") + section(t, md, "Requirements × adapters")
 }
 
 func TestMergeAdapterShardsEqualsFullRun(t *testing.T) {
@@ -159,7 +212,7 @@ func TestMergeAdapterShardsEqualsFullRun(t *testing.T) {
 		t.Errorf("date %v, want the latest shard's", merged.Date)
 	}
 	md := markdown(t, merged)
-	for _, w := range []string{"| Shards | 2 runs merged: `testdata/shard-pgx.json`, `testdata/shard-pq.json` |", "- testdata/shard-pq.json: `PGWC_ADAPTERS=pq go tool ginkgo -p .`", "### [pq] returns one row"} {
+	for _, w := range []string{"| Merged from | 2 runs: `testdata/shard-pgx.json`, `testdata/shard-pq.json` |", "- testdata/shard-pq.json: `PGWC_ADAPTERS=pq go tool ginkgo -p .`", "### ❌ pq — Contract: queries / returns one row"} {
 		if !strings.Contains(md, w) {
 			t.Errorf("merged REPORT.md lacks %q", w)
 		}
@@ -195,7 +248,6 @@ func TestMergeRefuses(t *testing.T) {
 		force bool
 		want  string
 	}{
-		{"a different server version", []string{"shard-pgx.json", "other-target.json"}, false, `different targets (server version "PostgreSQL 17.2 | pgvector 0.8" vs "PostgreSQL 16.4"): refusing to merge without -force`},
 		{"overlapping shards", []string{"shard-pgx.json", "full.json"}, false, "[pgx] Contract: queries / returns one row ran in two shards (testdata/shard-pgx.json and testdata/full.json)"},
 		{"overlapping shards, forced", []string{"shard-pgx.json", "full.json"}, true, "ran in two shards"},
 	}
@@ -208,10 +260,7 @@ func TestMergeRefuses(t *testing.T) {
 			}
 		})
 	}
-	runs, paths := read(t, "shard-pgx.json", "other-target.json")
-	if _, err := Merge(runs, paths, MergeOptions{Force: true}); err != nil {
-		t.Errorf("-force: %v", err)
-	}
+	runs, paths := read(t, "shard-pgx.json", "shard-pq.json")
 	runs[1] = runs[0]
 	runs[1].Commit = "def5678"
 	runs[1].Specs = nil
@@ -223,7 +272,7 @@ func TestMergeRefuses(t *testing.T) {
 func TestReadResultsRefuses(t *testing.T) {
 	for _, tt := range []struct{ file, want string }{
 		{"malformed.json", "testdata/malformed.json: not a results file (malformed JSON"},
-		{"schema-v1.json", "testdata/schema-v1.json: schema_version 1, this tool reads 2"},
+		{"schema-v1.json", "testdata/schema-v1.json: schema_version 1, this tool reads 3"},
 		{"no-such-file.json", "no such file"},
 		{"no-schema.json", "testdata/no-schema.json: not a results file (no schema_version)"},
 		{"not-results.json", "testdata/not-results.json: not a results file (a JSON array: a Ginkgo JSON report?"},
@@ -232,5 +281,61 @@ func TestReadResultsRefuses(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%s: error %v, want %q", tt.file, err, tt.want)
 		}
+	}
+}
+
+// TestMergeAcrossTargets: results of several targets merge into one report
+// with a target × requirement view (issue 12), each spec result naming its
+// target; targets of one name are told apart by their server version.
+func TestMergeAcrossTargets(t *testing.T) {
+	runs, paths := read(t, "full.json", "reference-pg16.json", "iris.json")
+	merged, err := Merge(runs, paths, MergeOptions{Command: "merge"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, tg := range merged.Targets {
+		names = append(names, tg.Name)
+	}
+	if want := []string{"postgres (PostgreSQL 17.2)", "postgres (PostgreSQL 16.4)", "iris"}; !reflect.DeepEqual(names, want) {
+		t.Fatalf("targets %q, want %q", names, want)
+	}
+	if len(merged.Specs) != 3*len(runs[0].Specs) {
+		t.Errorf("%d spec results, want every run's (%d)", len(merged.Specs), 3*len(runs[0].Specs))
+	}
+	md := markdown(t, merged)
+	view := section(t, md, "Targets × requirements")
+	if !strings.Contains(view, "| | requirement | postgres (PostgreSQL 17.2) | postgres (PostgreSQL 16.4) | iris |") {
+		t.Errorf("target × requirement view lacks the targets:\n%s", view)
+	}
+	// FR-002: pq fails on 17 and iris, passes on 16; pgx passes everywhere.
+	if cells := row(t, view, "FR-002"); cells[2] != "❌ 1 · ✅ 1" || cells[3] != "✅ 2" || cells[4] != "❌ 1 · ✅ 1" {
+		t.Errorf("FR-002 across targets: %q", cells)
+	}
+	for _, n := range names {
+		section(t, md, "Requirements × adapters on "+n)
+	}
+	if g := section(t, md, "Certification verdicts"); !strings.Contains(g, "| pq @ postgres (PostgreSQL 16.4) |") || !strings.Contains(g, "| pgx @ iris |") {
+		t.Errorf("gates are not per adapter and target:\n%s", g)
+	}
+	if f := section(t, md, "Failures"); !strings.Contains(f, "### ❌ pq @ postgres (PostgreSQL 17.2), pq @ iris — Contract: queries / returns one row") {
+		t.Errorf("failures do not name their targets:\n%s", f)
+	}
+	// The merged results read back as the same merge.
+	dir := t.TempDir()
+	if err := WriteFiles(dir, merged); err != nil {
+		t.Fatal(err)
+	}
+	back, err := ReadResultsWith(filepath.Join(dir, "results.json"), testdataConformance(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if md2 := markdown(t, back); md2 != md {
+		t.Error("the merged results.json does not render the merged report again")
+	}
+	// Merging it with a run of a target it has adds a shard, not a target.
+	again, err := Merge([]Run{back, runs[2]}, []string{"merged.json", "iris-again.json"}, MergeOptions{})
+	if err == nil || !strings.Contains(err.Error(), "ran in two shards") {
+		t.Errorf("a target's results merged twice: %v (targets %d)", err, len(again.Targets))
 	}
 }

@@ -5,6 +5,7 @@ package report
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"time"
 
@@ -17,8 +18,10 @@ import (
 // SchemaVersion of results.json; bump on any incompatible change.
 // docs/results-schema.md describes it. 2: outcome "skipped by filter"
 // (was "not run"), "harness error", transcripts, vector latency, harness
-// errors, shards.
-const SchemaVersion = 2
+// errors, shards. 3: slim spec results (group, text, requirements and
+// labels come from conformance.yaml by id), one line per spec result,
+// gate verdicts, targets of a merge across targets.
+const SchemaVersion = 3
 
 // Outcome of one spec for one adapter.
 type Outcome string
@@ -37,10 +40,21 @@ const (
 	// suite's setup failed (every spec that would have run gets this), or a
 	// spec failed with a message starting with HarnessErrorPrefix.
 	HarnessError Outcome = "harness error"
+	// Unreached: the filter selected the spec but an interrupted run never
+	// reached it: not a verdict.
+	Unreached Outcome = "not reached"
+	// Inconclusive: the spec measured but its evidence decides neither way
+	// (FR-013: the confidence interval straddles the threshold). Not a
+	// pass, not a failure; it fails the run only in strict mode.
+	Inconclusive Outcome = "inconclusive"
 	// NoSpec is a requirement's outcome (never a spec's) when the run's tree
 	// has no spec for it at all.
 	NoSpec Outcome = "no spec"
 )
+
+// InconclusivePrefix starts the skip (or, in strict mode, failure) message
+// of a spec whose evidence decided neither way.
+const InconclusivePrefix = "inconclusive: "
 
 // HarnessErrorPrefix starts the failure message of a spec (or suite node)
 // that failed because of the harness, not the driver.
@@ -50,26 +64,59 @@ const HarnessErrorPrefix = "harness error:"
 // HarnessError defaults to HarnessErrorPrefix.
 type Prefixes struct {
 	NotApplicable, ExpectedFailure, UnexpectedPass, HarnessError string
+	// Inconclusive defaults to InconclusivePrefix.
+	Inconclusive string
 }
 
 // Run is everything a report shows.
 type Run struct {
-	SchemaVersion int               `json:"schema_version"`
-	Date          time.Time         `json:"date"`
-	Suite         string            `json:"suite"`
-	Commit        string            `json:"commit"`
-	Command       string            `json:"command"`
-	Target        Target            `json:"target"`
-	Adapters      []adapter.Info    `json:"adapters"`
-	Config        map[string]string `json:"config"`
-	Machine       Machine           `json:"machine"`
-	Duration      time.Duration     `json:"duration"`
-	Specs         []Spec            `json:"specs"`
+	SchemaVersion int       `json:"schema_version"`
+	Date          time.Time `json:"date"`
+	Suite         string    `json:"suite"`
+	Commit        string    `json:"commit"`
+	Command       string    `json:"command"`
+	// Implementation is what the run certifies, as the caller of
+	// conformance.Run named it (empty for the suite's own built-ins).
+	Implementation Implementation    `json:"implementation,omitempty"`
+	Target         Target            `json:"target"`
+	Adapters       []adapter.Info    `json:"adapters"`
+	Config         map[string]string `json:"config"`
+	Machine        Machine           `json:"machine"`
+	Duration       time.Duration     `json:"duration"`
+	Specs          []Spec            `json:"specs"`
 	// HarnessErrors are suite-level failures (setup, teardown, interrupts),
 	// with the target's container log tail when there was one.
 	HarnessErrors []HarnessFailure `json:"harness_errors,omitempty"`
 	// Shards lists the runs a merged report was made from (empty for one run).
 	Shards []Shard `json:"shards,omitempty"`
+	// Interrupted says the run did not finish (Ctrl-C, a suite timeout, an
+	// abort): specs it did not reach are not verdicts. Reason says why.
+	Interrupted     bool   `json:"interrupted,omitempty"`
+	InterruptReason string `json:"interrupt_reason,omitempty"`
+	// Partial says the run selected a subset of the tree (label filter,
+	// focus, skip): it certifies only what it ran.
+	Partial string `json:"partial,omitempty"`
+	// Targets lists every target of a report merged across targets
+	// (Spec.Target names one by its Name); empty for one target.
+	Targets []Target `json:"targets,omitempty"`
+	// Gates are the adapters' verdicts on the seed's gates, derived from
+	// Specs (ComputeGates) whenever results are written.
+	Gates []GateVerdict `json:"gates,omitempty"`
+}
+
+// Complete reports whether the run certifies everything it was asked to:
+// not interrupted, not filtered, and no harness error. Only a complete
+// run may replace a committed certification report.
+func (r Run) Complete() (bool, string) {
+	switch {
+	case r.Interrupted:
+		return false, "the run was interrupted: " + r.InterruptReason
+	case r.Partial != "":
+		return false, "the run was partial: " + r.Partial
+	case len(r.HarnessErrors) > 0 || Counts(r.Specs)[HarnessError] > 0:
+		return false, fmt.Sprintf("the run had %d harness error(s): the suite or its target broke, so some specs were not judged", len(r.HarnessErrors)+Counts(r.Specs)[HarnessError])
+	}
+	return true, ""
 }
 
 // HarnessFailure is a suite-level failure that is not the driver's.
@@ -91,14 +138,28 @@ type Shard struct {
 	Specs    int           `json:"specs"` // spec results it contributed
 }
 
+// Implementation names a driver (or dialect, or backend) under
+// certification, for the report's header (Gateway API's
+// ConformanceReport.Implementation).
+type Implementation struct {
+	Name    string `json:"name,omitempty"`
+	Version string `json:"version,omitempty"`
+	URL     string `json:"url,omitempty"`
+	Contact string `json:"contact,omitempty"`
+}
+
 // Target is the server as reports show it (no password).
 type Target struct {
-	Provider      string   `json:"provider"`
-	Profile       string   `json:"profile"`
-	DSN           string   `json:"dsn"`
-	Path          string   `json:"path"`
-	ServerVersion string   `json:"server_version"`
-	Images        []string `json:"images,omitempty"`
+	// Name is the target (reference, gateway, pglite, divergent, iris,
+	// external); Implementation what its wire server is and what is behind.
+	Name           string   `json:"name,omitempty"`
+	Implementation string   `json:"implementation,omitempty"`
+	Provider       string   `json:"provider"`
+	Profile        string   `json:"profile"`
+	DSN            string   `json:"dsn"`
+	Path           string   `json:"path"`
+	ServerVersion  string   `json:"server_version"`
+	Images         []string `json:"images,omitempty"`
 }
 
 // Machine is where the run happened.
@@ -108,13 +169,19 @@ type Machine struct {
 }
 
 // Spec is one spec's result for one adapter.
+//
+// results.json holds only what the run observed: Group, Text,
+// Requirements and Labels are conformance.yaml's, found again by ID when
+// results are read (Hydrate); Location is written for failures only.
 type Spec struct {
-	Adapter      string        `json:"adapter"`
+	Adapter string `json:"adapter"`
+	// Target is the target's Name in a report merged across targets.
+	Target       string        `json:"target,omitempty"`
 	ID           string        `json:"id"` // group / text, the key of expected-failure lists
-	Group        string        `json:"group"`
-	Text         string        `json:"text"`
-	Requirements []string      `json:"requirements"`
-	Labels       []string      `json:"labels"`
+	Group        string        `json:"-"`
+	Text         string        `json:"-"`
+	Requirements []string      `json:"-"`
+	Labels       []string      `json:"-"`
 	Outcome      Outcome       `json:"outcome"`
 	Message      string        `json:"message,omitempty"`
 	Location     string        `json:"location,omitempty"`
@@ -127,6 +194,19 @@ type Spec struct {
 	// Transcript is what the adapter sent and received, recorded for
 	// failed specs only.
 	Transcript *Transcript `json:"transcript,omitempty"`
+	// Wire is the protocol messages between the adapter and the target, as
+	// the wire tap saw them, for failed specs only.
+	Wire []string `json:"wire,omitempty"`
+	// ConnectionSetup is what the driver did on connect (T016's spec).
+	ConnectionSetup *ConnectionSetup `json:"connection_setup,omitempty"`
+	// FailureModes are what the spec's misuse or fault probes observed.
+	FailureModes []FailureMode `json:"failure_modes,omitempty"`
+	// Clients are where a failed spec's connections came from, as the
+	// target saw them (used to attribute the failure; not written out).
+	Clients []string `json:"-"`
+	// Divergences are the divergent target's injected behaviours this
+	// spec's connections met (the divergent target only).
+	Divergences []string `json:"divergences,omitempty"`
 }
 
 // Transcript is the adapter calls of one spec, in order (harness/transcript.go
@@ -158,21 +238,41 @@ type Event struct {
 	Rows    [][]string `json:"rows,omitempty"`
 	Fetched int        `json:"fetched,omitempty"`
 	Error   string     `json:"error,omitempty"`
+	// InProgress: the call had not returned when the transcript was taken
+	// (the spec timed out or failed while it ran).
+	InProgress bool `json:"in_progress,omitempty"`
 }
 
-// Latency is the FR-013 measurement a latency spec records.
+// Latency is the FR-013 measurement a latency spec records (docs/fr-013.md).
 type Latency struct {
-	Statement  string             `json:"statement"`
-	Baseline   string             `json:"baseline"`
-	Path       string             `json:"path"`
-	Threshold  float64            `json:"threshold"`
+	Statement string  `json:"statement"`
+	Baseline  string  `json:"baseline"`
+	Path      string  `json:"path"`
+	Threshold float64 `json:"threshold"`
+	// Rounds is how many rounds the comparison ran: from MinRounds (the
+	// first look) to MaxRounds (the budget), stopping as soon as the
+	// interval cleared the threshold.
 	Rounds     int                `json:"rounds"`
+	MinRounds  int                `json:"min_rounds,omitempty"`
+	MaxRounds  int                `json:"max_rounds,omitempty"`
 	ServerCPUs string             `json:"server_cpus,omitempty"`
 	ClientCPUs string             `json:"client_cpus,omitempty"`
 	Comparison measure.Comparison `json:"comparison"`
+	// Verdict is FR-013's three-way outcome from the ratio's interval:
+	// pass, fail or inconclusive (measure.Verdict).
+	Verdict string `json:"verdict,omitempty"`
+	// Timing says what one timed iteration is and who timed it.
+	Timing string `json:"timing,omitempty"`
 	// Raw is T023's comparison with the raw driver when Baseline is not
 	// the raw driver itself (an async adapter compared with its sync twin).
 	Raw *RawLatency `json:"raw,omitempty"`
+	// CrossCheck is an in-process adapter's own Engine.Bench against the
+	// raw driver's bench loop: shown next to the verdict, never its source.
+	CrossCheck *RawLatency `json:"cross_check,omitempty"`
+	// Baselines are T001's figures: each baseline of the adapter's FR-013
+	// comparisons timed on the comparison's path (a T001 spec records
+	// only these).
+	Baselines []BaselineFigures `json:"baselines,omitempty"`
 }
 
 // RawLatency is the subject against the raw driver, measured in the same
@@ -182,25 +282,112 @@ type RawLatency struct {
 	Comparison measure.Comparison `json:"comparison"`
 }
 
+// BaselineFigures is one baseline timed on one statement (T001), with the
+// subject timed the same way for scale.
+type BaselineFigures struct {
+	Baseline  string          `json:"baseline"`
+	Statement string          `json:"statement"`
+	Timing    string          `json:"timing"`
+	Summary   measure.Summary `json:"summary"`
+	Subject   measure.Summary `json:"subject"`
+}
+
+// IRISPGWireRoundTrip is the round trip of a query through iris-pgwire,
+// the server this suite certifies for (its project's published figure: a
+// simple query through PGWire 3.82 ms on average, IRIS direct 0.21 ms). FR-013's ratios are measured against a local PostgreSQL
+// answering in ~40–100 µs, which magnifies a driver's fixed overhead
+// 40–100 times over what a user behind iris-pgwire sees.
+const IRISPGWireRoundTrip = 4 * time.Millisecond
+
+// HasVerdict reports whether l is an FR-013 comparison (not T001 figures).
+func (l Latency) HasVerdict() bool { return l.Comparison.Blocks > 0 }
+
+// BehindPGWire is the overhead and its interval as fractions of
+// iris-pgwire's round trip: what the same per-query cost would add there.
+func (l Latency) BehindPGWire() (frac, lo, hi float64) {
+	c, rt := l.Comparison, float64(IRISPGWireRoundTrip)
+	return float64(c.Overhead) / rt, float64(c.OverheadLow) / rt, float64(c.OverheadHigh) / rt
+}
+
+// Describe is the verdict's evidence in one line, for messages and logs.
+func (l Latency) Describe(subject string) string {
+	c := l.Comparison
+	f, flo, fhi := l.BehindPGWire()
+	return fmt.Sprintf("%s / %s = %.3f [%.3f, %.3f] (%.0f%% interval over %d rounds, widened ×%.2f; threshold %.2f); overhead %s [%s, %s] per query over a %s baseline round trip (%s); behind iris-pgwire (~%.0f ms round trip) that overhead would be %+.2f%% [%+.2f%%, %+.2f%%], not the %+.0f%% measured against this local server",
+		subject, l.Baseline, c.Ratio, c.RatioLow, c.RatioHigh, 100*c.Confidence, c.Blocks, c.Widen, l.Threshold,
+		usSigned(c.Overhead), usSigned(c.OverheadLow), usSigned(c.OverheadHigh), us(c.BaselineRoundTrip()), c.Statistic,
+		float64(IRISPGWireRoundTrip)/1e6, 100*f, 100*flo, 100*fhi, 100*(c.Ratio-1))
+}
+
+func usSigned(d time.Duration) string { return fmt.Sprintf("%+.1f µs", float64(d)/1e3) }
+
 // BulkInsert is the FR-007 measurement.
 type BulkInsert struct {
 	Rows          int     `json:"rows"`
 	Seconds       float64 `json:"seconds"`
 	RowsPerSecond float64 `json:"rows_per_second"`
+	// RoundTrips is how often the driver waited for the server during the
+	// insert, as the wire tap counted them; Method is how it batched, as
+	// the wire shows (pipelined, multi-row statement, COPY, or a loop).
+	RoundTrips int    `json:"round_trips,omitempty"`
+	Method     string `json:"method,omitempty"`
 }
 
 // Report-entry names specs record measurements under.
 const (
 	LatencyEntry = "latency"
 	BulkEntry    = "bulk-insert"
-	// FlakyEntry notes that a spec listed as flaky passed this run.
-	FlakyEntry = "flaky"
 	// VectorLatencyEntry holds a Latency (or a bare measure.Summary) of
 	// the vector query.
 	VectorLatencyEntry = "vector-latency"
 	// TranscriptEntry holds a Transcript, attached to failed specs.
 	TranscriptEntry = "transcript"
+	// HarnessEntry holds the cause (a string) the harness found, by its own
+	// probes, for a failed spec that is not the driver's fault: the target
+	// or a backend stopped answering, or the observer could not do its job.
+	HarnessEntry = "harness-error"
+	// WireEntry holds the wire transcript (string lines) of a failed spec:
+	// the protocol messages between the adapter and the target.
+	WireEntry = "wire-transcript"
+	// ClientsEntry holds the client addresses ([]string) a failed spec's
+	// connections came from, as the target saw them.
+	ClientsEntry = "clients"
+	// ConnectionSetupEntry holds a ConnectionSetup (T016).
+	ConnectionSetupEntry = "connection-setup"
+	// FailureModeEntry holds a FailureMode (T002): what a misuse or fault
+	// probe made the driver raise.
+	FailureModeEntry = "failure-mode"
 )
+
+// FailureMode is one observation behind the report's "async failure
+// modes" section (T002): the exact error a probe produced, its class, and
+// whether the message names the fix.
+type FailureMode struct {
+	// Probe: "sync use of an async engine", "missing async dependency",
+	// "use after close", "cancellation", "pool exhaustion", "connection lost".
+	Probe string `json:"probe"`
+	// Class is the error's type (Go: the innermost error type; a backend:
+	// the driver's exception class).
+	Class   string `json:"class"`
+	Message string `json:"message"`
+	// Elapsed is how long the call took to fail.
+	Elapsed time.Duration `json:"elapsed,omitempty"`
+	// NamesFix says whether the message tells the user what to do (or what
+	// went wrong in terms they can act on), as the probe's spec judged.
+	NamesFix bool `json:"names_fix"`
+}
+
+// ConnectionSetup is what a driver did to set up a connection, as the wire
+// tap saw it (T016): the startup parameters it sent, the session the server
+// then reported, and every statement it ran before the spec's first.
+type ConnectionSetup struct {
+	Startup   map[string]string `json:"startup"`
+	Server    map[string]string `json:"server"`
+	OnConnect []string          `json:"on_connect"`
+	// Auth is the authentication method used; TLS whether it was on.
+	Auth string `json:"auth,omitempty"`
+	TLS  bool   `json:"tls,omitempty"`
+}
 
 // SpecsFromGinkgo converts Ginkgo's spec reports. reqs and adapterOf read
 // the harness's labels; notApplicable is the skip-message prefix of specs an
@@ -209,6 +396,9 @@ const (
 func SpecsFromGinkgo(specs types.SpecReports, reqs func([]string) []string, adapterOf func([]string) string, pre Prefixes) []Spec {
 	if pre.HarnessError == "" {
 		pre.HarnessError = HarnessErrorPrefix
+	}
+	if pre.Inconclusive == "" {
+		pre.Inconclusive = InconclusivePrefix
 	}
 	setup := setupFailure(specs)
 	var out []Spec
@@ -223,12 +413,15 @@ func SpecsFromGinkgo(specs types.SpecReports, reqs func([]string) []string, adap
 			Text:         sr.LeafNodeText,
 			Requirements: reqs(labels),
 			Labels:       labels,
-			Location:     sr.LeafNodeLocation.String(),
+			Location:     Location(sr.LeafNodeLocation),
 			Duration:     sr.RunTime,
 		}
 		switch {
 		case sr.State == types.SpecStatePassed:
 			s.Outcome = Passed
+		case (sr.State == types.SpecStateSkipped || sr.State.Is(types.SpecStateFailureStates)) && strings.HasPrefix(sr.Failure.Message, pre.Inconclusive):
+			s.Outcome = Inconclusive
+			s.Message = strings.TrimPrefix(sr.Failure.Message, pre.Inconclusive)
 		case sr.State.Is(types.SpecStateFailureStates) && strings.HasPrefix(sr.Failure.Message, pre.UnexpectedPass):
 			s.Outcome = UnexpectedPass
 			s.Message = strings.TrimPrefix(sr.Failure.Message, pre.UnexpectedPass)
@@ -239,13 +432,13 @@ func SpecsFromGinkgo(specs types.SpecReports, reqs func([]string) []string, adap
 			s.Outcome = HarnessError
 			s.Message = sr.Failure.Message
 			if sr.Failure.Location.FileName != "" {
-				s.Location = sr.Failure.Location.String()
+				s.Location = Location(sr.Failure.Location)
 			}
 		case sr.State.Is(types.SpecStateFailureStates):
 			s.Outcome = Failed
 			s.Message = sr.Failure.Message
 			if sr.Failure.Location.FileName != "" {
-				s.Location = sr.Failure.Location.String()
+				s.Location = Location(sr.Failure.Location)
 			}
 		case sr.State == types.SpecStateSkipped && strings.HasPrefix(sr.Failure.Message, pre.NotApplicable):
 			s.Outcome = NotApplicable
@@ -273,15 +466,36 @@ func SpecsFromGinkgo(specs types.SpecReports, reqs func([]string) []string, adap
 				if entryValue(e, &b) {
 					s.BulkInsert = &b
 				}
-			case FlakyEntry:
-				var note string
-				if entryValue(e, &note) && s.Outcome == Passed {
-					s.Message = note
-				}
 			case TranscriptEntry:
 				var t Transcript
 				if entryValue(e, &t) {
 					s.Transcript = &t
+				}
+			case WireEntry:
+				var lines []string
+				if entryValue(e, &lines) {
+					s.Wire = lines
+				}
+			case ClientsEntry:
+				var addrs []string
+				if entryValue(e, &addrs) {
+					s.Clients = append(s.Clients, addrs...)
+				}
+			case FailureModeEntry:
+				var fm FailureMode
+				if entryValue(e, &fm) {
+					s.FailureModes = append(s.FailureModes, fm)
+				}
+			case ConnectionSetupEntry:
+				var cs ConnectionSetup
+				if entryValue(e, &cs) {
+					s.ConnectionSetup = &cs
+				}
+			case HarnessEntry:
+				var cause string
+				if entryValue(e, &cause) && s.Outcome == Failed {
+					s.Outcome = HarnessError
+					s.Message = HarnessErrorPrefix + " " + cause + " (the spec's own failure: " + firstLine(s.Message) + ")"
 				}
 			}
 		}
@@ -330,7 +544,7 @@ func HarnessFailures(specs types.SpecReports) []HarnessFailure {
 		seen[key] = true
 		f := HarnessFailure{Node: sr.LeafNodeType.String(), Message: msg}
 		if sr.Failure.Location.FileName != "" {
-			f.Location = sr.Failure.Location.String()
+			f.Location = Location(sr.Failure.Location)
 		}
 		f.Message, f.LogTail = splitLogTail(msg)
 		out = append(out, f)
@@ -364,6 +578,10 @@ func firstLine(s string) string {
 	s, _, _ = strings.Cut(s, "\n")
 	return s
 }
+
+// GroupOf is the spec group without the per-adapter "[name]" container:
+// the first half of a spec ID.
+func GroupOf(texts []string) string { return group(texts) }
 
 // group is the spec group without the per-adapter "[name]" container.
 func group(texts []string) string {

@@ -2,6 +2,7 @@ package report
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -23,15 +24,14 @@ const (
 
 // fixture is a run with two adapters: pgx passes FR-002 where pq fails it,
 // FR-011 is not applicable to both, and each outcome occurs at least once.
-// Spec.ID is left empty: SpecsFromGinkgo derives it, and the round trip
-// covers it either way.
+// Spec IDs are group / text, as SpecsFromGinkgo makes them.
 func fixture() Run {
 	cfg := config.Defaults()
 	cfg.Adapters = []string{"pgx", "pq"}
 	cfg.Provider = "external"
 	cfg.DSN = fixtureDSN
 	us := time.Microsecond
-	return Run{
+	return withIDs(Run{
 		SchemaVersion: SchemaVersion,
 		Date:          time.Date(2025, 3, 4, 5, 6, 7, 0, time.UTC),
 		Suite:         "pgwire-conformance",
@@ -69,10 +69,12 @@ func fixture() Run {
 			{Adapter: "pgx", Group: "Contract: latency", Text: "SELECT 1 within 10%", Requirements: []string{"FR-013"},
 				Outcome: Passed, Duration: 4 * time.Second, Latency: &Latency{
 					Statement: "SELECT 1", Baseline: "pgx raw", Path: "direct", Threshold: 1.10,
+					Verdict: "inconclusive", MinRounds: 8, MaxRounds: 24,
 					Comparison: measure.Comparison{
 						Subject:  measure.Summary{N: 2000, P50: 110 * us, P95: 150 * us, P99: 200 * us},
 						Baseline: measure.Summary{N: 2000, P50: 100 * us, P95: 140 * us, P99: 190 * us},
-						Ratio:    1.1, RatioLow: 1.05, RatioHigh: 1.15, Blocks: 200, Overhead: 10 * us,
+						Ratio:    1.1, RatioLow: 1.05, RatioHigh: 1.15, Blocks: 12, Overhead: 10 * us,
+						OverheadLow: 4 * us, OverheadHigh: 16 * us, BaselineCenter: 98 * us,
 					},
 				}},
 			{Adapter: "pq", Group: "Contract: bulk insert", Text: "inserts 100 rows", Requirements: []string{"FR-007", "T006"},
@@ -86,7 +88,7 @@ func fixture() Run {
 			{Adapter: "pq", Group: "Contract: transactions", Text: "rolls back", Requirements: []string{"FR-006"},
 				Outcome: UnexpectedPass, Message: "listed as an expected failure but passed", Location: "contract/tx.go:9"},
 		},
-	}
+	})
 }
 
 func markdown(t *testing.T, r Run) string {
@@ -128,28 +130,27 @@ func section(t *testing.T, md, heading string) string {
 func TestWriteMarkdownMatrix(t *testing.T) {
 	md := markdown(t, fixture())
 	tests := []struct {
-		id       string
-		pgx, pq  string
-		wantBoth bool
+		id      string
+		pgx, pq string
 	}{
-		{"FR-002", "✅ pass", "❌ FAIL", false},
-		{"FR-011", "➖ n/a", "➖ n/a", false},
-		{"EC-1", "⏭ skipped", "· filtered", false},
-		{"FR-013", "✅ pass", "∅ no spec", false},
-		{"FR-007", "∅ no spec", "✅ pass", false},
-		{"FR-001", "∅ no spec", "∅ no spec", false},
-		{"FR-005", "⚠️ xfail", "✅ pass", false},
-		{"FR-006", "⚠️ xfail", "❗ XPASS", false},
+		{"FR-002", "✅", "❌"},
+		{"FR-011", "➖", "➖"},
+		{"EC-1", "⏭", "·"},
+		{"FR-013", "✅", "∅"},
+		{"FR-007", "∅", "✅"},
+		{"FR-001", "∅", "∅"},
+		{"FR-005", "⚠️", "✅"},
+		{"FR-006", "⚠️", "❗"},
 	}
+	m := section(t, md, "Requirements × adapters")
 	for _, tt := range tests {
 		t.Run(tt.id, func(t *testing.T) {
-			cells := row(t, md, tt.id)
+			cells := row(t, m, tt.id)
 			if len(cells) != 4 {
 				t.Fatalf("row %s has cells %q, want id, title and two adapters", tt.id, cells)
 			}
-			e, _ := catalogue.Lookup(tt.id)
-			if cells[1] != e.Title {
-				t.Errorf("title cell %q, want %q", cells[1], e.Title)
+			if cells[1] != Title(tt.id) {
+				t.Errorf("title cell %q, want %q", cells[1], Title(tt.id))
 			}
 			if cells[2] != tt.pgx || cells[3] != tt.pq {
 				t.Errorf("row %s: pgx %q, pq %q; want %q, %q", tt.id, cells[2], cells[3], tt.pgx, tt.pq)
@@ -158,13 +159,16 @@ func TestWriteMarkdownMatrix(t *testing.T) {
 	}
 	// Every certified entry has a row, tasks none.
 	for _, e := range catalogue.Certified() {
-		row(t, md, e.ID)
+		row(t, m, e.ID)
 	}
-	if strings.Contains(section(t, md, "Requirements × adapters"), "| T005 |") {
+	if strings.Contains(m, "| T005 |") {
 		t.Error("the matrix has a row for a task")
 	}
-	if !strings.Contains(md, "| requirement | title | pgx | pq |\n|---|---|---|---|\n") {
+	if !strings.Contains(m, "| | requirement | pgx | pq |\n|---|---|:-:|:-:|\n") {
 		t.Error("matrix header does not name both adapters")
+	}
+	if Title("FR-013") == "" || strings.Contains(Title("FR-013"), "Async latency within 10% of sync") {
+		t.Errorf("FR-013's display title %q is the seed's, not driver-agnostic", Title("FR-013"))
 	}
 }
 
@@ -173,25 +177,61 @@ func TestWriteMarkdownHeader(t *testing.T) {
 	header, _, _ := strings.Cut(md, "\n## ")
 	want := []string{
 		"| Date | 2025-03-04T05:06:07Z |",
-		"| Suite | pgwire-conformance (commit `abc1234`) |",
-		"| Target | profile `postgres`, provider `external`, reached via direct |",
-		`| Server | PostgreSQL 17.2 \| pgvector 0.8 |`,
-		"| Images | `pgvector/pgvector:pg17` |",
-		"| DSN | `postgres://alice:xxxxx@db.example:5432/app?sslmode=disable` |",
-		"| Machine | 2 cores, linux/amd64 |",
-		"| Run time | 1m33s |",
+		"| Suite | pgwire-conformance, commit `abc1234` |",
+		"| Target | **postgres** — PostgreSQL 17.2 \\| pgvector 0.8 (profile `postgres`, external, via direct) |",
+		"| Run | complete: every spec ran for every adapter, no harness error; 1m33s |",
 	}
 	for _, w := range want {
 		if !strings.Contains(header, w+"\n") {
 			t.Errorf("header lacks line %q:\n%s", w, header)
 		}
 	}
-	_, specs, _ := strings.Cut(header, "\n| Specs | ")
+	if strings.Contains(header, "CAUTION") {
+		t.Errorf("a complete run is flagged:\n%s", header)
+	}
+	_, specs, _ := strings.Cut(header, "\n| Spec results | ")
 	specs, _, _ = strings.Cut(specs, "\n")
-	for _, w := range []string{"4 passed", "1 failed", "2 expected failures", "1 unexpected passes", "2 not applicable", "1 skipped", "1 skipped by filter", "0 harness errors"} {
+	for _, w := range []string{"4 passed", "1 failed", "2 expected failure", "1 unexpected pass", "2 not applicable", "1 skipped", "1 skipped by filter"} {
 		if !strings.Contains(specs, w) {
-			t.Errorf("Specs line %q lacks %q", specs, w)
+			t.Errorf("Spec results line %q lacks %q", specs, w)
 		}
+	}
+	if !strings.Contains(md, "\n- DSN (postgres): `postgres://alice:xxxxx@db.example:5432/app?sslmode=disable`\n") || !strings.Contains(md, "- Images (postgres): `pgvector/pgvector:pg17`") {
+		t.Errorf("run details lack the DSN or images:\n%s", section(t, md, "How the run ran"))
+	}
+}
+
+// TestWriteMarkdownStanding: an interrupted, partial or broken run says so
+// loudly, before anything else.
+func TestWriteMarkdownStanding(t *testing.T) {
+	for _, tt := range []struct {
+		name   string
+		change func(*Run)
+		want   string
+	}{
+		{"interrupted", func(r *Run) {
+			r.Interrupted, r.InterruptReason = true, "Interrupted by User"
+			r.Specs[0].Outcome = Unreached
+		}, "INTERRUPTED (Interrupted by User): 1 spec result(s) not reached"},
+		{"partial", func(r *Run) { r.Partial = "label filter contract" }, "PARTIAL (label filter contract): it certifies only what it ran"},
+		{"harness errors", func(r *Run) { r.HarnessErrors = []HarnessFailure{{Node: "health monitor", Message: "target down"}} }, "HARNESS ERRORS: 1"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			r := fixture()
+			tt.change(&r)
+			md := markdown(t, r)
+			if !strings.HasPrefix(md, "# pgwire-conformance certification report\n\n> [!CAUTION]\n> **This run is not a full certification.** ") || !strings.Contains(md[:400], tt.want) {
+				t.Errorf("report does not open with %q:\n%s", tt.want, md[:min(len(md), 600)])
+			}
+		})
+	}
+}
+
+func TestWriteMarkdownImplementation(t *testing.T) {
+	r := fixture()
+	r.Implementation = Implementation{Name: "acme-pg", Version: "2.1.0", URL: "https://example.org/acme-pg", Contact: "maintainers@example.org"}
+	if md := markdown(t, r); !strings.Contains(md, "| Implementation under test | **acme-pg 2.1.0** · https://example.org/acme-pg · maintainers@example.org |") {
+		t.Errorf("header lacks the implementation:\n%s", md[:800])
 	}
 }
 
@@ -200,47 +240,84 @@ func TestWriteMarkdownHasNoPassword(t *testing.T) {
 	if strings.Contains(md, secret) {
 		t.Errorf("REPORT.md contains the password:\n%s", md)
 	}
-	if !strings.Contains(section(t, md, "Configuration"), "| dsn | `postgres://alice:xxxxx@db.example:5432/app?sslmode=disable` |") {
-		t.Error("configuration table lacks the redacted DSN")
+	if !strings.Contains(section(t, md, "How the run ran"), "dsn=`postgres://alice:xxxxx@db.example:5432/app?sslmode=disable`") {
+		t.Error("settings lack the redacted DSN")
 	}
 }
 
 func TestWriteMarkdownFailures(t *testing.T) {
 	md := markdown(t, fixture())
 	f := section(t, md, "Failures")
-	if !strings.Contains(f, "### [pq] returns one row\n") {
+	if !strings.Contains(f, "### ❌ pq — Contract: queries / returns one row\n") {
 		t.Errorf("failure section lacks the failed spec's heading:\n%s", f)
 	}
-	if !strings.Contains(f, "FR-002, T005 — `contract/query.go:42`") {
+	if !strings.Contains(f, "failed · FR-002, T005 · `contract/query.go:42`") {
 		t.Errorf("failure section lacks requirements and location:\n%s", f)
 	}
 	if !strings.Contains(f, "~~~~\n"+failureMsg+"\n~~~~") {
 		t.Errorf("failure section lacks the message in a code block:\n%s", f)
 	}
-	if !strings.Contains(f, "### [pq] rolls back\n") || !strings.Contains(f, "listed as an expected failure but passed") {
+	if !strings.Contains(f, "### ❗ pq — Contract: transactions / rolls back\n") || !strings.Contains(f, "listed as an expected failure but passed") {
 		t.Errorf("failure section lacks the unexpected pass:\n%s", f)
 	}
-	if strings.Contains(f, "[pgx]") {
+	if strings.Contains(f, "pgx") {
 		t.Errorf("failure section lists a spec that did not fail (an expected failure, or a pass):\n%s", f)
+	}
+	x := section(t, md, "Expected failures")
+	if !strings.Contains(x, "| pgx | Contract: pool / bounds connections | FR-005 | known: pool ignores PoolMax |") {
+		t.Errorf("expected failures lack the listed one:\n%s", x)
 	}
 
 	r := fixture()
 	r.Specs = r.Specs[:1]
-	if f := section(t, markdown(t, r), "Failures"); strings.TrimSpace(f) != "None." {
-		t.Errorf("failure section of a clean run = %q, want None.", f)
+	if f := section(t, markdown(t, r), "Failures"); !strings.HasPrefix(strings.TrimSpace(f), "None") {
+		t.Errorf("failure section of a clean run = %q, want None", f)
 	}
 }
 
+// TestWriteMarkdownFailuresGrouped: the same failure for several adapters
+// is one entry; past the budget, failures are one line each.
+func TestWriteMarkdownFailuresGrouped(t *testing.T) {
+	r := fixture()
+	for _, a := range []string{"pgx-stdlib", "pgx-simple"} {
+		s := r.Specs[1]
+		s.Adapter = a
+		r.Specs = append(r.Specs, s)
+	}
+	f := section(t, markdown(t, r), "Failures")
+	if !strings.Contains(f, "### ❌ pq, pgx-stdlib, pgx-simple — Contract: queries / returns one row\n") || strings.Count(f, "returns one row") != 1 {
+		t.Errorf("the same failure of three adapters is not one entry:\n%s", f)
+	}
+	r = fixture()
+	long := strings.Repeat("a long failure message line\n", 40)
+	for i := 0; i < 60; i++ {
+		r.Specs = append(r.Specs, Spec{Adapter: "pq", ID: fmt.Sprintf("G / spec %d", i), Group: "G", Text: fmt.Sprintf("spec %d", i), Requirements: []string{"FR-002"}, Outcome: Failed, Message: fmt.Sprintf("failure %d\n%s", i, long)})
+	}
+	f = section(t, markdown(t, r), "Failures")
+	if md := markdown(t, r); len(md) > ReportBudget+2000 || !strings.Contains(f, "More failures, without their details") || !strings.Contains(f, "- ❌ pq — G / spec 59: failure 59") {
+		t.Errorf("60 long failures: %d bytes of failures; want the report's budget kept and the rest one line each:\n%s", len(f), f[max(0, len(f)-1500):])
+	}
+}
+
+// performance is PERFORMANCE.md of a run.
+func performance(t *testing.T, r Run) string {
+	t.Helper()
+	var b strings.Builder
+	if _, err := WritePerformance(&b, r); err != nil {
+		t.Fatalf("WritePerformance: %v", err)
+	}
+	return b.String()
+}
+
 func TestWriteMarkdownPerformance(t *testing.T) {
-	md := markdown(t, fixture())
+	md := performance(t, fixture())
 	p := section(t, md, "Performance")
 	for _, w := range []string{
-		"| pgx | 2000 | 110 µs | 150 µs | 200 µs | pgx raw | 100 µs | 1.100 | 1.050–1.150 | 1.10 | 10 µs | direct |",
-		"x-axis [\"pgx\"]",
-		"bar [110]",
-		"line [100]",
+		"| pgx | ❔ inconclusive | 1.100 | 1.050–1.150 | 1.10 | 12 of 24 | +10.0 µs | +4.0 µs–+16.0 µs | pgx raw | 98 µs | 110 µs | 150 µs | 200 µs | 100 µs | +0.25% [+0.10%, +0.40%] | — | direct |",
+		"![p50, p95 and p99 latency per adapter](latency.svg)",
 		"| pq | 100 | 0.025 | 4000 |",
-		"~95% block-bootstrap",
+		"Student t interval over the rounds",
+		"behind iris-pgwire (~4 ms per round trip)",
 	} {
 		if !strings.Contains(p, w) {
 			t.Errorf("performance section lacks %q:\n%s", w, p)
@@ -262,8 +339,7 @@ func TestWriteMarkdownPerformance(t *testing.T) {
 			}}
 		}
 	}
-	if p := section(t, markdown(t, r), "Performance"); !strings.Contains(p, "| pgx (T023) | 2000 | 110 µs | 150 µs | 200 µs | python:psycopg-sync | 80 µs | 1.375 | 1.300–1.400 | — | 30 µs | direct |") ||
-		strings.Count(p, "line [100]") != 1 {
+	if p := section(t, performance(t, r), "Performance"); !strings.Contains(p, "| pgx (T023) | — | 1.375 | 1.300–1.400 | — | 16 | +30.0 µs | +0.0 µs–+0.0 µs | python:psycopg-sync | 80 µs | 110 µs | 150 µs | 200 µs | 80 µs | — | — | direct |") {
 		t.Errorf("performance section lacks the T023 row (or charts it):\n%s", p)
 	}
 
@@ -271,23 +347,35 @@ func TestWriteMarkdownPerformance(t *testing.T) {
 	for i := range r.Specs {
 		r.Specs[i].Latency, r.Specs[i].BulkInsert = nil, nil
 	}
-	if strings.Contains(markdown(t, r), "## Performance") {
+	if strings.Contains(markdown(t, r), "## Performance") || performance(t, r) != "" {
 		t.Error("a run without measurements has a performance section")
 	}
 }
 
-func TestWriteMarkdownSpecs(t *testing.T) {
-	s := section(t, markdown(t, fixture()), "Specs")
+// TestWriteMarkdownPerformanceSummary: REPORT.md gives each adapter's FR-013
+// verdict with its evidence and links the chart and PERFORMANCE.md.
+func TestWriteMarkdownPerformanceSummary(t *testing.T) {
+	p := section(t, markdown(t, fixture()), "Performance")
 	for _, w := range []string{
-		"| pq | returns one row | FR-002 T005 | ❌ FAIL | 15ms |",
-		"| pgx | maps a model | FR-011 | ➖ n/a: adapter lacks capability orm | 0s |",
-		`| pgx | sync misuse \| probe | EC-1 | ⏭ skipped: probe disabled | 0s |`,
-		`| pq | sync misuse \| probe | EC-1 | · filtered | 0s |`,
-		"| pgx | bounds connections | FR-005 | ⚠️ xfail: known: pool ignores PoolMax | 0s |",
-		"| pq | rolls back | FR-006 | ❗ XPASS | 0s |",
+		"| pgx | ❔ inconclusive | 1.100 [1.050–1.150] ≤ 1.10 | pgx raw | +10.0 µs [+4.0 µs, +16.0 µs] | +0.25% [+0.10%, +0.40%] | 110 / 150 / 200 µs | — | — |",
+		"| pq | — | — | — | — | — | — | — | 100 rows, 4000 rows/s |",
+		"[latency.svg](latency.svg)", "[PERFORMANCE.md](PERFORMANCE.md)",
 	} {
-		if !strings.Contains(s, w+"\n") {
-			t.Errorf("specs section lacks %q:\n%s", w, s)
+		if !strings.Contains(p, w) {
+			t.Errorf("performance summary lacks %q:\n%s", w, p)
+		}
+	}
+}
+
+func TestWriteMarkdownPasses(t *testing.T) {
+	p := section(t, markdown(t, fixture()), "Passes")
+	for _, w := range []string{
+		"| FR-002 | 1 | 0 | 0 |",
+		"| FR-011 | 0 | 2 | 0 |",
+		"| EC-1 | 0 | 0 | 2 |",
+	} {
+		if !strings.Contains(p, w+"\n") {
+			t.Errorf("passes lack %q:\n%s", w, p)
 		}
 	}
 }
@@ -297,7 +385,7 @@ func TestWriteMarkdownSpecs(t *testing.T) {
 func TestWriteMarkdownEmptyConfigValue(t *testing.T) {
 	r := fixture()
 	r.Config = map[string]string{"postgres_image": ""}
-	if md := markdown(t, r); strings.Contains(md, "| postgres_image | `` |") {
+	if md := markdown(t, r); strings.Contains(md, "postgres_image=``") {
 		t.Errorf("empty value rendered as an empty code span:\n%s", md)
 	}
 }
@@ -347,19 +435,40 @@ func TestCounts(t *testing.T) {
 	}
 }
 
+// fixtureConformance is the spec list the fixture's specs come from: what
+// conformance.yaml is to a real run.
+func fixtureConformance(r Run) Conformance {
+	var c Conformance
+	seen := map[string]bool{}
+	for _, s := range r.Specs {
+		id := s.Group + " / " + s.Text
+		if seen[id] {
+			continue
+		}
+		seen[id] = true
+		reqs, tasks := SplitIDs(s.Requirements)
+		c.Specs = append(c.Specs, ConformanceSpec{ID: id, Group: s.Group, Text: s.Text, Requirements: reqs, Tasks: tasks, File: "specs/" + strings.ToLower(strings.Fields(s.Group)[1]) + ".go:7"})
+	}
+	return c
+}
+
 func TestWriteFiles(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "nested", "out")
-	r := fixture()
+	r := withIDs(fixture())
 	if err := WriteFiles(dir, r); err != nil {
 		t.Fatalf("WriteFiles: %v", err)
 	}
-
 	md, err := os.ReadFile(filepath.Join(dir, "REPORT.md"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if string(md) != markdown(t, r) {
 		t.Error("REPORT.md differs from WriteMarkdown's output")
+	}
+	for _, f := range []string{"junit.xml", LatencySVG} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			t.Errorf("WriteFiles wrote no %s: %v", f, err)
+		}
 	}
 
 	raw, err := os.ReadFile(filepath.Join(dir, "results.json"))
@@ -369,18 +478,41 @@ func TestWriteFiles(t *testing.T) {
 	if strings.Contains(string(raw), secret) {
 		t.Error("results.json contains the password")
 	}
-	var back Run
-	dec := json.NewDecoder(strings.NewReader(string(raw)))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&back); err != nil {
-		t.Fatalf("results.json does not decode into Run: %v", err)
+	back, err := DecodeResults(raw, "results.json", fixtureConformance(r))
+	if err != nil {
+		t.Fatalf("results.json does not decode: %v", err)
+	}
+	if len(back.Gates) != 2*len(Gates) {
+		t.Errorf("results.json carries %d gate verdicts, want %d", len(back.Gates), 2*len(Gates))
+	}
+	if !reflect.DeepEqual(back.Gates, ComputeGates(r)) {
+		t.Errorf("results.json's gates differ from the run's:\n got %+v\nwant %+v", back.Gates, ComputeGates(r))
+	}
+	// What results.json leaves out comes back from conformance.yaml: the
+	// run's specs, but the labels (the catalogue's) and the file:line of
+	// specs that did not fail (the spec's own).
+	want := r
+	want.Gates = back.Gates
+	want.Specs = append([]Spec(nil), r.Specs...)
+	for i := range want.Specs {
+		s := &want.Specs[i]
+		s.Labels = back.Specs[i].Labels
+		if s.Outcome != Failed && s.Outcome != HarnessError {
+			s.Location = back.Specs[i].Location
+		}
+		s.Requirements = back.Specs[i].Requirements // order: requirements, then tasks
 	}
 	if !back.Date.Equal(r.Date) {
 		t.Errorf("Date %v, want %v", back.Date, r.Date)
 	}
 	back.Date = r.Date
-	if !reflect.DeepEqual(back, r) {
-		t.Errorf("results.json does not round-trip:\n got %+v\nwant %+v", back, r)
+	if !reflect.DeepEqual(back, want) {
+		t.Errorf("results.json does not round-trip:\n got %+v\nwant %+v", back, want)
+	}
+	for i, s := range back.Specs {
+		if !sameSet(s.Requirements, r.Specs[i].Requirements) || s.Group != r.Specs[i].Group || s.Text != r.Specs[i].Text {
+			t.Errorf("spec %d hydrated as %q %q %v, want %q %q %v", i, s.Group, s.Text, s.Requirements, r.Specs[i].Group, r.Specs[i].Text, r.Specs[i].Requirements)
+		}
 	}
 	var top map[string]any
 	if err := json.Unmarshal(raw, &top); err != nil {
@@ -388,6 +520,15 @@ func TestWriteFiles(t *testing.T) {
 	}
 	if v, _ := top["schema_version"].(float64); int(v) != SchemaVersion {
 		t.Errorf("schema_version = %v, want %d", top["schema_version"], SchemaVersion)
+	}
+
+	// A run without latency leaves no chart behind, not even an old one.
+	r.Specs = r.Specs[:2]
+	if err := WriteFiles(dir, r); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, LatencySVG)); !os.IsNotExist(err) {
+		t.Errorf("a run without latency left %s: %v", LatencySVG, err)
 	}
 }
 

@@ -45,6 +45,9 @@ func (e Event) line(t0 time.Time) string {
 		}
 	}
 	switch {
+	case e.InProgress:
+		b.WriteString(" → STILL IN PROGRESS when the spec ended")
+		return b.String()
 	case e.Error != "":
 		b.WriteString(" → ERROR " + oneLine(e.Error))
 	case e.Affected != nil:

@@ -7,7 +7,7 @@ set -euo pipefail
 BASE_IMAGE="${PGWC_BASE_IMAGE:-pgwire-conformance/base:trixie}"
 MIRROR="${PGWC_DEBIAN_MIRROR:-}"
 
-if docker image inspect "$BASE_IMAGE" >/dev/null 2>&1; then
+if timeout 10 docker image inspect "$BASE_IMAGE" >/dev/null 2>&1; then
   exit 0
 fi
 

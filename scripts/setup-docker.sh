@@ -3,8 +3,16 @@
 # dockerd when `docker info` fails. Idempotent; safe to run on every `make`.
 set -euo pipefail
 
-if docker info >/dev/null 2>&1; then
+# A dead engine address can hang the client: every check is bounded.
+if timeout 10 docker info >/dev/null 2>&1; then
   exit 0
+fi
+
+# DOCKER_HOST names the one engine to use (the suite does not fall back
+# either): starting a local dockerd would not make that engine answer.
+if [ -n "${DOCKER_HOST:-}" ] && [ "${DOCKER_HOST}" != "unix:///var/run/docker.sock" ]; then
+  echo "setup-docker: the engine DOCKER_HOST=${DOCKER_HOST} names does not answer; start it, or unset DOCKER_HOST to use (and start) the local engine" >&2
+  exit 1
 fi
 
 if ! command -v dockerd >/dev/null 2>&1; then
@@ -27,7 +35,7 @@ if ! pgrep -x dockerd >/dev/null 2>&1; then
 fi
 
 for _ in $(seq 1 60); do
-  if docker info >/dev/null 2>&1; then
+  if timeout 5 docker info >/dev/null 2>&1; then
     exit 0
   fi
   sleep 0.5

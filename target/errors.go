@@ -11,6 +11,11 @@ type containersClient = *testcontainers.DockerClient
 
 // isAuthError reports a login the server refused: retrying cannot help.
 func isAuthError(err error) bool {
+	_, ok := authFailed(err)
+	return ok
+}
+
+func pgError(err error) (*pgconn.PgError, bool) {
 	var pe *pgconn.PgError
-	return errors.As(err, &pe) && (pe.Code == "28P01" || pe.Code == "28000")
+	return pe, errors.As(err, &pe)
 }

@@ -7,7 +7,10 @@ package broken
 
 import (
 	"context"
-	"time"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/jackc/pgx/v5"
 
@@ -20,15 +23,21 @@ const (
 	NoRollbackName         = "broken-norollback"
 	DropsExecManyRowsName  = "broken-execmany"
 	LyingIntrospectionName = "broken-introspection"
-	SlowQueriesName        = "broken-slow"
 )
 
 func init() {
 	base := pgxadapter.New("pgx", pgx.QueryExecModeCacheStatement)
+	for _, f := range []*Adapter{
+		ExecManyLoop(base), NoopRollback(base), RollbackKeepsAborted(base), IgnoresContext(base),
+		ZeroRowCounts(base), Serial(base), UnboundedPool(base),
+		LiesAboutProtocol(pgxadapter.New("pgx-simple", pgx.QueryExecModeSimpleProtocol)),
+		TLSFallback(base), TLSNoVerify(base),
+	} {
+		adapter.Register(f)
+	}
 	adapter.Register(NoRollback(base))
 	adapter.Register(DropsExecManyRows(base))
 	adapter.Register(LyingIntrospection(base))
-	adapter.Register(SlowQueries(base, time.Millisecond))
 }
 
 // Adapter is a real adapter with one behaviour broken.
@@ -40,12 +49,24 @@ type Adapter struct {
 	h      hooks
 }
 
-// hooks are the broken behaviours; a nil hook (zero delay) passes through.
+// hooks are the broken behaviours; a nil hook passes through.
 type hooks struct {
 	rollback   func(ctx context.Context, tx adapter.Tx) error
 	execMany   func(ctx context.Context, q adapter.Querier, sql string, rows [][]any) (int64, error)
 	introspect func(in adapter.Introspection) adapter.Introspection
-	delay      time.Duration
+	// exec replaces Exec; query replaces Query (both get the real querier).
+	exec  func(ctx context.Context, q adapter.Querier, sql string, args ...any) (int64, error)
+	query func(ctx context.Context, q adapter.Querier, sql string, args ...any) (adapter.Rows, error)
+	// serial, when set, lets one caller at a time use the engine: Acquire
+	// holds it until Release, a statement on the engine for its duration.
+	serial *sync.Mutex
+	// info edits the declared Info (a fixture that lies about itself).
+	info func(adapter.Info) adapter.Info
+	// open edits the options the inner adapter opens with.
+	open func(adapter.OpenOptions) adapter.OpenOptions
+	// failed is set by a failed statement inside a transaction (for
+	// rollback hooks that behave differently after an error).
+	failed atomic.Bool
 }
 
 // NoRollback: Rollback silently commits (the worst case: the caller believes
@@ -86,10 +107,138 @@ func LyingIntrospection(inner adapter.Adapter) *Adapter {
 	}}
 }
 
-// SlowQueries adds delay before every statement (Exec, ExecMany, Query and
-// each Bench iteration): 1 ms over a ~100 µs round trip. Breaks FR-013.
-func SlowQueries(inner adapter.Adapter, delay time.Duration) *Adapter {
-	return &Adapter{name: SlowQueriesName, breaks: "FR-013", how: "adds " + delay.String() + " per query", inner: inner, h: hooks{delay: delay}}
+// ExecManyLoop: ExecMany sends one statement per row, one round trip each —
+// every row arrives, in well under the seed's 10 s, so only the wire shows
+// it. Breaks FR-007 ("efficient bulk insert", evidence of batching).
+func ExecManyLoop(inner adapter.Adapter) *Adapter {
+	return &Adapter{name: "broken-execmany-loop", breaks: "FR-007", how: "ExecMany loops Exec per row", inner: inner, h: hooks{
+		execMany: func(ctx context.Context, q adapter.Querier, sql string, rows [][]any) (int64, error) {
+			var n int64
+			for _, r := range rows {
+				k, err := q.Exec(ctx, sql, r...)
+				if err != nil {
+					return n, err
+				}
+				n += k
+			}
+			return n, nil
+		},
+	}}
+}
+
+// NoopRollback: Rollback does nothing and returns nil. The transaction stays
+// open on its connection (a pool may later discard it, which hides the
+// bug from an observer that only counts rows). Breaks FR-006 / EC-5.
+func NoopRollback(inner adapter.Adapter) *Adapter {
+	return &Adapter{name: "broken-noop-rollback", breaks: "FR-006", how: "Rollback does nothing", inner: inner, h: hooks{
+		rollback: func(ctx context.Context, tx adapter.Tx) error { return nil },
+	}}
+}
+
+// RollbackKeepsAborted: after a statement failed inside a transaction,
+// Rollback does nothing, leaving the session in its aborted transaction;
+// otherwise it rolls back. Breaks FR-006 / EC-5.
+func RollbackKeepsAborted(inner adapter.Adapter) *Adapter {
+	a := &Adapter{name: "broken-rollback-aborted", breaks: "FR-006", how: "Rollback after a failed statement does nothing", inner: inner}
+	a.h.rollback = func(ctx context.Context, tx adapter.Tx) error {
+		if a.h.failed.Swap(false) {
+			return nil
+		}
+		return tx.Rollback(ctx)
+	}
+	return a
+}
+
+// IgnoresContext: Query and Exec run under a context of their own, so a
+// caller's deadline or cancel never stops a running statement. Breaks
+// FR-009 (nothing hangs) / FR-008.
+func IgnoresContext(inner adapter.Adapter) *Adapter {
+	detached := func(ctx context.Context) context.Context { return context.WithoutCancel(ctx) }
+	return &Adapter{name: "broken-ctx-ignored", breaks: "FR-009", how: "Query and Exec ignore their context", inner: inner, h: hooks{
+		exec: func(ctx context.Context, q adapter.Querier, sql string, args ...any) (int64, error) {
+			return q.Exec(detached(ctx), sql, args...)
+		},
+		query: func(ctx context.Context, q adapter.Querier, sql string, args ...any) (adapter.Rows, error) {
+			return q.Query(detached(ctx), sql, args...)
+		},
+	}}
+}
+
+// ZeroRowCounts: Exec reports 0 rows affected for UPDATE and DELETE (a
+// driver reading the wrong field of the command tag). Breaks FR-002.
+func ZeroRowCounts(inner adapter.Adapter) *Adapter {
+	return &Adapter{name: "broken-rowcount", breaks: "FR-002", how: "Exec reports 0 rows for UPDATE and DELETE", inner: inner, h: hooks{
+		exec: func(ctx context.Context, q adapter.Querier, sql string, args ...any) (int64, error) {
+			n, err := q.Exec(ctx, sql, args...)
+			verb := strings.ToUpper(strings.Fields(sql + " x")[0])
+			if verb == "UPDATE" || verb == "DELETE" {
+				n = 0
+			}
+			return n, err
+		},
+	}}
+}
+
+// Serial: the engine serves one caller at a time (a web app or pool that
+// serialises every request): every answer is still right. Breaks FR-008
+// (non-blocking), FR-005 and FR-014 (concurrent requests).
+func Serial(inner adapter.Adapter) *Adapter {
+	return &Adapter{name: "broken-serial", breaks: "FR-014", how: "one caller at a time", inner: inner, h: hooks{serial: &sync.Mutex{}}}
+}
+
+// UnboundedPool: the engine ignores the pool maximum it was asked for and
+// opens up to 50 connections. Breaks FR-005 / EC-2.
+func UnboundedPool(inner adapter.Adapter) *Adapter {
+	return &Adapter{name: "broken-pool-unbounded", breaks: "FR-005", how: "ignores the pool maximum", inner: inner, h: hooks{
+		open: func(o adapter.OpenOptions) adapter.OpenOptions { o.PoolMax = 50; return o },
+	}}
+}
+
+// LiesAboutProtocol: runs on the simple query protocol but declares the
+// extended one (protocol:extended specs would certify the wrong thing).
+// Breaks COMPAT (the protocol label).
+func LiesAboutProtocol(inner adapter.Adapter) *Adapter {
+	return &Adapter{name: "broken-protocol-label", breaks: "COMPAT", how: "declares extended, runs simple", inner: inner, h: hooks{
+		info: func(i adapter.Info) adapter.Info { i.Protocol = "extended"; return i },
+	}}
+}
+
+// TLSFallback: asked for sslmode=require, the driver connects with
+// sslmode=prefer, so it goes on in plain text when the server refuses TLS
+// (the application believes its traffic is encrypted). Breaks FR-009/T015.
+func TLSFallback(inner adapter.Adapter) *Adapter {
+	return &Adapter{name: "broken-tls-fallback", breaks: "T015", how: "sslmode=require weakened to prefer", inner: inner, h: hooks{
+		open: func(o adapter.OpenOptions) adapter.OpenOptions {
+			o.DSN = replaceParam(o.DSN, "sslmode", "require", "prefer")
+			return o
+		},
+	}}
+}
+
+// TLSNoVerify: asked for sslmode=verify-full, the driver connects with
+// sslmode=require: TLS without checking whose certificate it is. Breaks
+// FR-009/T015.
+func TLSNoVerify(inner adapter.Adapter) *Adapter {
+	return &Adapter{name: "broken-tls-noverify", breaks: "T015", how: "sslmode=verify-full weakened to require", inner: inner, h: hooks{
+		open: func(o adapter.OpenOptions) adapter.OpenOptions {
+			o.DSN = replaceParam(o.DSN, "sslmode", "verify-full", "require")
+			return o
+		},
+	}}
+}
+
+// replaceParam turns key=from into key=to in a URL DSN's query.
+func replaceParam(dsn, key, from, to string) string {
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return dsn
+	}
+	q := u.Query()
+	if q.Get(key) == from {
+		q.Set(key, to)
+		u.RawQuery = q.Encode()
+	}
+	return u.String()
 }
 
 // Breaks names the requirement this fixture breaks.
@@ -102,11 +251,17 @@ func (a *Adapter) Info() adapter.Info {
 	i.Driver += " [fixture: " + a.how + "]"
 	i.Fixture = true
 	i.Capabilities = append([]adapter.Capability(nil), i.Capabilities...)
+	if a.h.info != nil {
+		i = a.h.info(i)
+	}
 	return i
 }
 
 // Open opens the inner adapter's engine and wraps it.
 func (a *Adapter) Open(ctx context.Context, o adapter.OpenOptions) (adapter.Engine, error) {
+	if a.h.open != nil {
+		o = a.h.open(o)
+	}
 	e, err := a.inner.Open(ctx, o)
 	if err != nil {
 		return nil, err
@@ -121,16 +276,13 @@ type querier struct {
 }
 
 func (q querier) Exec(ctx context.Context, sql string, args ...any) (int64, error) {
-	if err := q.h.wait(ctx); err != nil {
-		return 0, err
+	if q.h.exec != nil {
+		return q.h.exec(ctx, q.q, sql, args...)
 	}
 	return q.q.Exec(ctx, sql, args...)
 }
 
 func (q querier) ExecMany(ctx context.Context, sql string, rows [][]any) (int64, error) {
-	if err := q.h.wait(ctx); err != nil {
-		return 0, err
-	}
 	if q.h.execMany != nil {
 		return q.h.execMany(ctx, q.q, sql, rows)
 	}
@@ -138,24 +290,10 @@ func (q querier) ExecMany(ctx context.Context, sql string, rows [][]any) (int64,
 }
 
 func (q querier) Query(ctx context.Context, sql string, args ...any) (adapter.Rows, error) {
-	if err := q.h.wait(ctx); err != nil {
-		return nil, err
+	if q.h.query != nil {
+		return q.h.query(ctx, q.q, sql, args...)
 	}
 	return q.q.Query(ctx, sql, args...)
-}
-
-func (h *hooks) wait(ctx context.Context) error {
-	if h.delay <= 0 {
-		return nil
-	}
-	t := time.NewTimer(h.delay)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }
 
 type engine struct {
@@ -164,23 +302,56 @@ type engine struct {
 }
 
 func (e *engine) Exec(ctx context.Context, sql string, args ...any) (int64, error) {
+	defer e.h.lock()()
 	return querier{e.Engine, e.h}.Exec(ctx, sql, args...)
 }
 
 func (e *engine) ExecMany(ctx context.Context, sql string, rows [][]any) (int64, error) {
+	defer e.h.lock()()
 	return querier{e.Engine, e.h}.ExecMany(ctx, sql, rows)
 }
 
+// Query on a serial engine holds the lock until the cursor closes.
 func (e *engine) Query(ctx context.Context, sql string, args ...any) (adapter.Rows, error) {
-	return querier{e.Engine, e.h}.Query(ctx, sql, args...)
+	unlock := e.h.lock()
+	r, err := querier{e.Engine, e.h}.Query(ctx, sql, args...)
+	if err != nil {
+		unlock()
+		return nil, err
+	}
+	return &rows{Rows: r, unlock: unlock}, nil
 }
 
 func (e *engine) Acquire(ctx context.Context) (adapter.Conn, error) {
+	unlock := e.h.lock()
 	c, err := e.Engine.Acquire(ctx)
 	if err != nil {
+		unlock()
 		return nil, err
 	}
-	return &conn{Conn: c, h: e.h}, nil
+	return &conn{Conn: c, h: e.h, unlock: unlock}, nil
+}
+
+// lock takes the serial fixture's lock (a no-op for the others) and
+// returns its release, safe to call once.
+func (h *hooks) lock() func() {
+	if h.serial == nil {
+		return func() {}
+	}
+	h.serial.Lock()
+	var once sync.Once
+	return func() { once.Do(h.serial.Unlock) }
+}
+
+// rows releases the serial lock when the cursor closes.
+type rows struct {
+	adapter.Rows
+	unlock func()
+}
+
+func (r *rows) Close(ctx context.Context) error {
+	defer r.unlock()
+	return r.Rows.Close(ctx)
 }
 
 func (e *engine) Introspect(ctx context.Context) (adapter.Introspection, error) {
@@ -191,29 +362,17 @@ func (e *engine) Introspect(ctx context.Context) (adapter.Introspection, error) 
 	return in, err
 }
 
-// Bench with a delay times each run itself, delay included, one inner run
-// at a time: the figures are real wall-clock times of a slow driver.
-func (e *engine) Bench(ctx context.Context, sql string, n int) ([]time.Duration, error) {
-	if e.h.delay <= 0 {
-		return e.Engine.Bench(ctx, sql, n)
-	}
-	out := make([]time.Duration, 0, n)
-	for i := 0; i < n; i++ {
-		start := time.Now()
-		if err := e.h.wait(ctx); err != nil {
-			return out, err
-		}
-		if _, err := e.Engine.Bench(ctx, sql, 1); err != nil {
-			return out, err
-		}
-		out = append(out, time.Since(start))
-	}
-	return out, nil
-}
-
 type conn struct {
 	adapter.Conn
-	h *hooks
+	h      *hooks
+	unlock func()
+}
+
+func (c *conn) Release(ctx context.Context) error {
+	if c.unlock != nil {
+		defer c.unlock()
+	}
+	return c.Conn.Release(ctx)
 }
 
 func (c *conn) Exec(ctx context.Context, sql string, args ...any) (int64, error) {
@@ -242,7 +401,11 @@ type tx struct {
 }
 
 func (t *tx) Exec(ctx context.Context, sql string, args ...any) (int64, error) {
-	return querier{t.Tx, t.h}.Exec(ctx, sql, args...)
+	n, err := querier{t.Tx, t.h}.Exec(ctx, sql, args...)
+	if err != nil {
+		t.h.failed.Store(true)
+	}
+	return n, err
 }
 
 func (t *tx) ExecMany(ctx context.Context, sql string, rows [][]any) (int64, error) {

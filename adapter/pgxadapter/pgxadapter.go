@@ -53,7 +53,7 @@ func (a *Adapter) Info() adapter.Info {
 		DriverVersion: adapter.ModuleVersion(modulePath),
 		Language:      "go",
 		Async:         false,
-		Capabilities:  []adapter.Capability{adapter.Introspects},
+		Capabilities:  []adapter.Capability{adapter.Introspects, adapter.TLS},
 		Protocol:      Protocol(a.mode),
 	}
 }

@@ -16,7 +16,10 @@ import (
 	"time"
 
 	"github.com/pgwire-conformance/pgwire-conformance/adapter"
+	"github.com/pgwire-conformance/pgwire-conformance/backends/java"
+	"github.com/pgwire-conformance/pgwire-conformance/backends/node"
 	"github.com/pgwire-conformance/pgwire-conformance/backends/python"
+	"github.com/pgwire-conformance/pgwire-conformance/backends/rust"
 	"github.com/pgwire-conformance/pgwire-conformance/containers"
 	"github.com/pgwire-conformance/pgwire-conformance/protocol"
 )
@@ -39,6 +42,12 @@ type Builtin struct {
 var Builtins = map[string]Builtin{
 	"python": {Build: containers.PythonBuild, Source: python.Source, Dir: "backend", Manifest: "backend/manifest.json",
 		Port: "7687/tcp", Ready: "listening on", WebPorts: webPorts(8100, 16)},
+	"node": {Build: containers.NodeBuild, Source: node.Source, Dir: "backend", Manifest: "backend/manifest.json",
+		Port: "7687/tcp", Ready: "listening on", WebPorts: webPorts(8100, 16)},
+	"java": {Build: containers.JavaBuild, Source: java.Source, Dir: "backend", Manifest: "backend/manifest.json",
+		Port: "7687/tcp", Ready: "listening on"},
+	"rust": {Build: containers.RustBuild, Source: rust.Source, Dir: "backend", Manifest: "backend/manifest.json",
+		Port: "7687/tcp", Ready: "listening on"},
 }
 
 func webPorts(first, n int) []int {

@@ -8,6 +8,7 @@ package remote
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net"
 	"sort"
@@ -35,7 +36,8 @@ type backend struct {
 	err      error
 }
 
-// Describe is the backend's answer to describe.
+// Describe is the backend's answer to describe (protocol.DescribeResult,
+// with capabilities typed for the adapter registry).
 type Describe struct {
 	Backend  string         `json:"backend"`
 	Protocol int            `json:"protocol"`
@@ -55,11 +57,21 @@ type AdapterEntry struct {
 	Baseline string `json:"baseline,omitempty"`
 }
 
-// Hello is the backend's answer to hello.
-type Hello struct {
-	Protocol int    `json:"protocol"`
-	Backend  string `json:"backend"`
+func describeFrom(d protocol.DescribeResult) Describe {
+	out := Describe{Backend: d.Backend, Protocol: d.Protocol, Language: d.Language}
+	for _, e := range d.Adapters {
+		caps := make([]adapter.Capability, len(e.Capabilities))
+		for i, c := range e.Capabilities {
+			caps[i] = adapter.Capability(c)
+		}
+		out.Adapters = append(out.Adapters, AdapterEntry{Name: e.Name, Driver: e.Driver, DriverVersion: e.DriverVersion,
+			Async: e.Async, Capabilities: caps, Baseline: e.Baseline})
+	}
+	return out
 }
+
+// Hello is the backend's answer to hello.
+type Hello = protocol.HelloResult
 
 // conn dials the backend on first use and says hello.
 func (b *backend) conn(ctx context.Context) (*protocol.Client, error) {
@@ -81,16 +93,16 @@ func (b *backend) conn(ctx context.Context) (*protocol.Client, error) {
 		return nil, err
 	}
 	var h Hello
-	if err := c.Call(ctx, "hello", map[string]any{"protocol": protocol.Version, "client": "pgwire-conformance"}, &h); err != nil {
+	if err := c.Call(ctx, protocol.MethodHello, protocol.HelloParams{Protocol: protocol.Version, Client: "pgwire-conformance"}, &h); err != nil {
 		c.Close()
 		return nil, err
 	}
-	var d Describe
-	if err := c.Call(ctx, "describe", nil, &d); err != nil {
+	var d protocol.DescribeResult
+	if err := c.Call(ctx, protocol.MethodDescribe, nil, &d); err != nil {
 		c.Close()
 		return nil, err
 	}
-	b.client, b.describe = c, d
+	b.client, b.describe = c, describeFrom(d)
 	return c, nil
 }
 
@@ -171,12 +183,10 @@ func (a *Adapter) Described(ctx context.Context) (Describe, error) {
 
 // Open opens an engine in the backend.
 func (a *Adapter) Open(ctx context.Context, o adapter.OpenOptions) (adapter.Engine, error) {
-	var r struct {
-		Engine string `json:"engine"`
-	}
-	err := a.b.call(ctx, "engine.open", map[string]any{
-		"adapter": a.name, "dsn": backendDSN(o.DSN), "pool_max": o.PoolMax,
-		"application_name": o.ApplicationName, "profile": profileName(),
+	var r protocol.EngineResult
+	err := a.b.call(ctx, protocol.MethodEngineOpen, protocol.EngineOpenParams{
+		Adapter: a.name, DSN: backendDSN(o.DSN), PoolMax: o.PoolMax,
+		ApplicationName: o.ApplicationName, Profile: profileName(),
 	}, &r)
 	if err != nil {
 		return nil, err
@@ -185,17 +195,17 @@ func (a *Adapter) Open(ctx context.Context, o adapter.OpenOptions) (adapter.Engi
 }
 
 // ProbeResult is what a driver raised when provoked (EC-1, EC-4).
-type ProbeResult struct {
-	// Raised is the exception's class ("" if nothing was raised).
-	Raised  string `json:"raised"`
-	Message string `json:"message"`
+type ProbeResult = protocol.ProbeResult
+
+func (a *Adapter) probeParams(dsn string) protocol.ProbeParams {
+	return protocol.ProbeParams{Adapter: a.name, DSN: backendDSN(dsn), Profile: profileName()}
 }
 
 // ProbeSyncMisuse asks the backend what its async engine does when used
 // from sync code (EC-1; capability probe:sync-misuse).
 func (a *Adapter) ProbeSyncMisuse(ctx context.Context, dsn string) (ProbeResult, error) {
 	var r ProbeResult
-	err := a.b.call(ctx, "probe.sync_misuse", map[string]any{"adapter": a.name, "dsn": backendDSN(dsn), "profile": profileName()}, &r)
+	err := a.b.call(ctx, protocol.MethodProbeSyncMisuse, a.probeParams(dsn), &r)
 	return r, err
 }
 
@@ -203,7 +213,17 @@ func (a *Adapter) ProbeSyncMisuse(ctx context.Context, dsn string) (ProbeResult,
 // async dependency is missing (EC-4; capability probe:missing-async-dependency).
 func (a *Adapter) ProbeMissingAsyncDependency(ctx context.Context, dsn string) (ProbeResult, error) {
 	var r ProbeResult
-	err := a.b.call(ctx, "probe.missing_async_dependency", map[string]any{"adapter": a.name, "dsn": backendDSN(dsn), "profile": profileName()}, &r)
+	err := a.b.call(ctx, protocol.MethodProbeMissingAsyncDependency, a.probeParams(dsn), &r)
+	return r, err
+}
+
+// Memory is the backend process's resident set size now and its peak since
+// the last reset (process.memory); resetPeak starts a new peak period after
+// the reading. A backend that cannot measure answers with category
+// unsupported: protocol.IsCategory(err, protocol.CategoryUnsupported).
+func (a *Adapter) Memory(ctx context.Context, resetPeak bool) (protocol.MemoryResult, error) {
+	var r protocol.MemoryResult
+	err := a.b.call(ctx, protocol.MethodProcessMemory, protocol.MemoryParams{ResetPeak: resetPeak}, &r)
 	return r, err
 }
 
@@ -211,8 +231,9 @@ func (a *Adapter) ProbeMissingAsyncDependency(ctx context.Context, dsn string) (
 type WebApp interface {
 	// StartWebApp serves the backend's web app on this engine and returns
 	// its base URL (http://host:port). searchSQL is the statement behind
-	// POST /search, with $1 the query vector in text form.
-	StartWebApp(ctx context.Context, searchSQL string) (string, error)
+	// POST /search, with $1 the query vector in text form; sleepSQL the
+	// one behind GET /sleep (a server-side sleep).
+	StartWebApp(ctx context.Context, searchSQL, sleepSQL string) (string, error)
 }
 
 // ORM is implemented by engines of adapters with capability orm (FR-011).
@@ -225,40 +246,21 @@ type ORM interface {
 }
 
 // ORMRow is one row of an ORM spec's table, as the model's attributes.
-type ORMRow struct {
-	ID    int64    `json:"id"`
-	Name  string   `json:"name"`
-	Score *float64 `json:"score"`
-}
+type ORMRow = protocol.ORMRow
 
-// ORMOp is one step of orm.run: "add" (Row), "get" (ID), "update" (ID and
-// the attributes in Set), "delete" (ID). Each write commits.
-type ORMOp struct {
-	Op  string         `json:"op"`
-	ID  int64          `json:"id,omitempty"`
-	Row *ORMRow        `json:"row,omitempty"`
-	Set map[string]any `json:"set,omitempty"`
-}
+// ORMOp is one step of orm.run (protocol.ORMOp).
+type ORMOp = protocol.ORMOp
 
-// ORMResult is what the session read at one step: the object's attributes
-// after the step (Row, nil when get or update found none), and for delete
-// whether it deleted one.
-type ORMResult struct {
-	Op      string  `json:"op"`
-	Row     *ORMRow `json:"row"`
-	Deleted bool    `json:"deleted,omitempty"`
-	// Session names the session class the backend used, e.g.
-	// sqlalchemy.ext.asyncio.session.AsyncSession.
-	Session string `json:"session"`
-}
+// ORMResult is what the session read at one step (protocol.ORMResult).
+type ORMResult = protocol.ORMResult
 
 type querier struct {
 	b  *backend
 	id string
 }
 
-func encodeArgs(args []any) ([]any, error) {
-	out := make([]any, len(args))
+func encodeArgs(args []any) ([]json.RawMessage, error) {
+	out := make([]json.RawMessage, len(args))
 	for i, a := range args {
 		v, err := protocol.EncodeValue(a)
 		if err != nil {
@@ -274,15 +276,13 @@ func (q querier) Exec(ctx context.Context, sql string, args ...any) (int64, erro
 	if err != nil {
 		return 0, err
 	}
-	var r struct {
-		RowCount int64 `json:"rowcount"`
-	}
-	err = q.b.call(ctx, "execute", map[string]any{"on": q.id, "sql": sql, "params": params}, &r)
+	var r protocol.RowCountResult
+	err = q.b.call(ctx, protocol.MethodExecute, protocol.ExecuteParams{On: q.id, SQL: sql, Params: params}, &r)
 	return r.RowCount, err
 }
 
 func (q querier) ExecMany(ctx context.Context, sql string, rows [][]any) (int64, error) {
-	enc := make([][]any, len(rows))
+	enc := make([][]json.RawMessage, len(rows))
 	for i, row := range rows {
 		p, err := encodeArgs(row)
 		if err != nil {
@@ -290,10 +290,8 @@ func (q querier) ExecMany(ctx context.Context, sql string, rows [][]any) (int64,
 		}
 		enc[i] = p
 	}
-	var r struct {
-		RowCount int64 `json:"rowcount"`
-	}
-	err := q.b.call(ctx, "executemany", map[string]any{"on": q.id, "sql": sql, "rows": enc}, &r)
+	var r protocol.RowCountResult
+	err := q.b.call(ctx, protocol.MethodExecuteMany, protocol.ExecuteManyParams{On: q.id, SQL: sql, Rows: enc}, &r)
 	return r.RowCount, err
 }
 
@@ -302,17 +300,15 @@ func (q querier) Query(ctx context.Context, sql string, args ...any) (adapter.Ro
 	if err != nil {
 		return nil, err
 	}
-	var r struct {
-		Cursor  string           `json:"cursor"`
-		Columns []adapter.Column `json:"columns"`
-	}
-	if err := q.b.call(ctx, "query", map[string]any{"on": q.id, "sql": sql, "params": params}, &r); err != nil {
+	var r protocol.QueryResult
+	if err := q.b.call(ctx, protocol.MethodQuery, protocol.QueryParams{On: q.id, SQL: sql, Params: params}, &r); err != nil {
 		return nil, err
 	}
-	if r.Columns == nil {
-		r.Columns = []adapter.Column{}
+	cols := make([]adapter.Column, len(r.Columns))
+	for i, c := range r.Columns {
+		cols[i] = adapter.Column{Name: c.Name, Type: c.Type}
 	}
-	return &rows{b: q.b, id: r.Cursor, cols: r.Columns}, nil
+	return &rows{b: q.b, id: r.Cursor, cols: cols}, nil
 }
 
 type engine struct {
@@ -321,26 +317,22 @@ type engine struct {
 }
 
 func (e *engine) Acquire(ctx context.Context) (adapter.Conn, error) {
-	var r struct {
-		Conn string `json:"conn"`
-	}
-	if err := e.b.call(ctx, "conn.acquire", map[string]any{"engine": e.id}, &r); err != nil {
+	var r protocol.ConnResult
+	if err := e.b.call(ctx, protocol.MethodConnAcquire, protocol.EngineParams{Engine: e.id}, &r); err != nil {
 		return nil, err
 	}
 	return &conn{querier{b: e.b, id: r.Conn}}, nil
 }
 
 func (e *engine) Introspect(ctx context.Context) (adapter.Introspection, error) {
-	var in adapter.Introspection
-	err := e.b.call(ctx, "engine.introspect", map[string]any{"engine": e.id}, &in)
-	return in, err
+	var in protocol.IntrospectResult
+	err := e.b.call(ctx, protocol.MethodEngineIntrospect, protocol.EngineParams{Engine: e.id}, &in)
+	return adapter.Introspection{Dialect: in.Dialect, IsAsync: in.IsAsync, PoolClass: in.PoolClass, ConnectionClass: in.ConnectionClass}, err
 }
 
 func (e *engine) Bench(ctx context.Context, sql string, n int) ([]time.Duration, error) {
-	var r struct {
-		DurationsNS []int64 `json:"durations_ns"`
-	}
-	if err := e.b.call(ctx, "engine.bench", map[string]any{"engine": e.id, "sql": sql, "n": n}, &r); err != nil {
+	var r protocol.BenchResult
+	if err := e.b.call(ctx, protocol.MethodEngineBench, protocol.BenchParams{Engine: e.id, SQL: sql, N: n}, &r); err != nil {
 		return nil, err
 	}
 	if len(r.DurationsNS) != n {
@@ -359,14 +351,12 @@ func (e *engine) Close(ctx context.Context) error {
 	if e.closed.Swap(true) {
 		return nil
 	}
-	return e.b.call(ctx, "engine.close", map[string]any{"engine": e.id}, nil)
+	return e.b.call(ctx, protocol.MethodEngineClose, protocol.EngineParams{Engine: e.id}, nil)
 }
 
-func (e *engine) StartWebApp(ctx context.Context, searchSQL string) (string, error) {
-	var r struct {
-		Port int `json:"port"`
-	}
-	params := map[string]any{"engine": e.id, "search_sql": searchSQL}
+func (e *engine) StartWebApp(ctx context.Context, searchSQL, sleepSQL string) (string, error) {
+	var r protocol.PortResult
+	params := protocol.WebAppStartParams{Engine: e.id, SearchSQL: searchSQL, SleepSQL: sleepSQL}
 	// Where the host cannot route to the backend's container, the app must
 	// listen on one of the ports published in advance.
 	published := webPortsOf(e.b.name)
@@ -376,9 +366,9 @@ func (e *engine) StartWebApp(ctx context.Context, searchSQL string) (string, err
 			ports = append(ports, p)
 		}
 		sort.Ints(ports)
-		params["ports"] = ports
+		params.Ports = ports
 	}
-	if err := e.b.call(ctx, "webapp.start", params, &r); err != nil {
+	if err := e.b.call(ctx, protocol.MethodWebAppStart, params, &r); err != nil {
 		return "", err
 	}
 	if len(published) > 0 {
@@ -392,10 +382,8 @@ func (e *engine) StartWebApp(ctx context.Context, searchSQL string) (string, err
 }
 
 func (e *engine) RunORM(ctx context.Context, table string, ops []ORMOp) ([]ORMResult, error) {
-	var r struct {
-		Results []ORMResult `json:"results"`
-	}
-	if err := e.b.call(ctx, "orm.run", map[string]any{"engine": e.id, "table": table, "ops": ops}, &r); err != nil {
+	var r protocol.ORMRunResult
+	if err := e.b.call(ctx, protocol.MethodORMRun, protocol.ORMRunParams{Engine: e.id, Table: table, Ops: ops}, &r); err != nil {
 		return nil, err
 	}
 	if len(r.Results) != len(ops) {
@@ -407,27 +395,25 @@ func (e *engine) RunORM(ctx context.Context, table string, ops []ORMOp) ([]ORMRe
 type conn struct{ querier }
 
 func (c *conn) Begin(ctx context.Context) (adapter.Tx, error) {
-	var r struct {
-		Tx string `json:"tx"`
-	}
-	if err := c.b.call(ctx, "tx.begin", map[string]any{"conn": c.id}, &r); err != nil {
+	var r protocol.TxResult
+	if err := c.b.call(ctx, protocol.MethodTxBegin, protocol.ConnParams{Conn: c.id}, &r); err != nil {
 		return nil, err
 	}
 	return &tx{querier{b: c.b, id: r.Tx}}, nil
 }
 
 func (c *conn) Release(ctx context.Context) error {
-	return c.b.call(ctx, "conn.release", map[string]any{"conn": c.id}, nil)
+	return c.b.call(ctx, protocol.MethodConnRelease, protocol.ConnParams{Conn: c.id}, nil)
 }
 
 type tx struct{ querier }
 
 func (t *tx) Commit(ctx context.Context) error {
-	return t.b.call(ctx, "tx.commit", map[string]any{"tx": t.id}, nil)
+	return t.b.call(ctx, protocol.MethodTxCommit, protocol.TxParams{Tx: t.id}, nil)
 }
 
 func (t *tx) Rollback(ctx context.Context) error {
-	return t.b.call(ctx, "tx.rollback", map[string]any{"tx": t.id}, nil)
+	return t.b.call(ctx, protocol.MethodTxRollback, protocol.TxParams{Tx: t.id}, nil)
 }
 
 type rows struct {
@@ -439,10 +425,8 @@ type rows struct {
 func (r *rows) Columns() []adapter.Column { return r.cols }
 
 func (r *rows) FetchOne(ctx context.Context) ([]any, error) {
-	var res struct {
-		Row []rawValue `json:"row"`
-	}
-	if err := r.b.call(ctx, "cursor.fetchone", map[string]any{"cursor": r.id}, &res); err != nil {
+	var res protocol.FetchOneResult
+	if err := r.b.call(ctx, protocol.MethodCursorFetchOne, protocol.CursorParams{Cursor: r.id}, &res); err != nil {
 		return nil, err
 	}
 	if res.Row == nil {
@@ -452,17 +436,15 @@ func (r *rows) FetchOne(ctx context.Context) ([]any, error) {
 }
 
 func (r *rows) FetchMany(ctx context.Context, n int) ([][]any, error) {
-	return r.fetch(ctx, "cursor.fetchmany", map[string]any{"cursor": r.id, "n": n})
+	return r.fetch(ctx, protocol.MethodCursorFetchMany, protocol.FetchManyParams{Cursor: r.id, N: n})
 }
 
 func (r *rows) FetchAll(ctx context.Context) ([][]any, error) {
-	return r.fetch(ctx, "cursor.fetchall", map[string]any{"cursor": r.id})
+	return r.fetch(ctx, protocol.MethodCursorFetchAll, protocol.CursorParams{Cursor: r.id})
 }
 
-func (r *rows) fetch(ctx context.Context, method string, params map[string]any) ([][]any, error) {
-	var res struct {
-		Rows [][]rawValue `json:"rows"`
-	}
+func (r *rows) fetch(ctx context.Context, method string, params any) ([][]any, error) {
+	var res protocol.RowsResult
 	if err := r.b.call(ctx, method, params, &res); err != nil {
 		return nil, err
 	}
@@ -478,5 +460,5 @@ func (r *rows) fetch(ctx context.Context, method string, params map[string]any) 
 }
 
 func (r *rows) Close(ctx context.Context) error {
-	return r.b.call(ctx, "cursor.close", map[string]any{"cursor": r.id}, nil)
+	return r.b.call(ctx, protocol.MethodCursorClose, protocol.CursorParams{Cursor: r.id}, nil)
 }

@@ -7,6 +7,7 @@ import (
 	"context"
 	"database/sql"
 	"database/sql/driver"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -90,7 +91,7 @@ func (a *Adapter) Info() adapter.Info {
 		DriverVersion: adapter.ModuleVersion(a.Module),
 		Language:      "go",
 		Async:         false,
-		Capabilities:  []adapter.Capability{adapter.Introspects},
+		Capabilities:  []adapter.Capability{adapter.Introspects, adapter.TLS},
 		Protocol:      a.Protocol,
 	}
 }
@@ -130,8 +131,17 @@ func (q queries) Exec(ctx context.Context, query string, args ...any) (int64, er
 	return res.RowsAffected()
 }
 
-// ExecMany prepares once and executes per row: database/sql has no batch API.
+// ExecMany runs the statement once per row the way the driver batches
+// best. database/sql has no batch API: through pgx's stdlib driver the
+// batch goes to the pgx.Conn underneath (sql.Conn.Raw, as pgx documents
+// for pgx-only features), one pipelined round trip; otherwise — lib/pq,
+// or inside a transaction, where database/sql gives no way down to the
+// driver's connection — it prepares once and executes per row, one round
+// trip each.
 func (q queries) ExecMany(ctx context.Context, query string, rows [][]any) (int64, error) {
+	if n, ok, err := pgxBatch(ctx, q.q, query, rows); ok {
+		return n, err
+	}
 	st, err := q.q.PrepareContext(ctx, query)
 	if err != nil {
 		return 0, err
@@ -151,6 +161,52 @@ func (q queries) ExecMany(ctx context.Context, query string, rows [][]any) (int6
 	}
 	return n, nil
 }
+
+// pgxBatch sends rows as one pgx.Batch when q reaches a pgx stdlib
+// connection outside a transaction; ok is false when it does not.
+func pgxBatch(ctx context.Context, q querier, query string, rows [][]any) (n int64, ok bool, err error) {
+	var c *sql.Conn
+	switch x := q.(type) {
+	case *sql.DB:
+		if _, isPgx := x.Driver().(*stdlib.Driver); !isPgx {
+			return 0, false, nil
+		}
+		if c, err = x.Conn(ctx); err != nil {
+			return 0, true, err
+		}
+		defer c.Close()
+	case *sql.Conn:
+		c = x
+	default:
+		return 0, false, nil
+	}
+	err = c.Raw(func(dc any) error {
+		pc, isPgx := dc.(*stdlib.Conn)
+		if !isPgx {
+			return errNotPgx
+		}
+		b := &pgx.Batch{}
+		for _, r := range rows {
+			b.Queue(query, r...)
+		}
+		br := pc.Conn().SendBatch(ctx, b)
+		for range rows {
+			tag, err := br.Exec()
+			if err != nil {
+				br.Close()
+				return err
+			}
+			n += tag.RowsAffected()
+		}
+		return br.Close()
+	})
+	if errors.Is(err, errNotPgx) {
+		return 0, false, nil
+	}
+	return n, true, err
+}
+
+var errNotPgx = errors.New("not a pgx stdlib connection")
 
 func (q queries) Query(ctx context.Context, query string, args ...any) (adapter.Rows, error) {
 	r, err := q.q.QueryContext(ctx, query, args...)

@@ -8,7 +8,10 @@ package python
 
 import "embed"
 
-// Source is the backend package: backend/*.py and backend/manifest.json.
+// Source is the backend package (backend/*.py, backend/manifest.json) and
+// its unit tests (tests/*.py). The tests ship in the image, where
+// containers.EnsureBackend puts them at backend/tests/, because only the
+// image has the drivers they import (scripts/backend-unit-tests.sh).
 //
-//go:embed backend/*.py backend/manifest.json
+//go:embed backend/*.py backend/manifest.json tests/*.py
 var Source embed.FS

@@ -1,20 +1,28 @@
 // Command pgwc-catalogue writes conformance.yaml: every spec of the suite
 // (id, requirements, tasks, plain labels, needs, file:line), one entry per
-// spec however many adapters run it. The spec list comes from a Ginkgo dry
-// run's JSON report (what the tree really contains); file:line and needs
-// come from the spec sources. `make catalogue` runs both steps:
+// spec however many adapters run it, from a Ginkgo dry run's JSON report:
+// what the tree really contains, each spec at the file:line it reports.
+// `make catalogue` runs both steps:
 //
 //	go tool ginkgo --dry-run --output-dir=_output --json-report=dryrun.json .
 //	go run ./cmd/pgwc-catalogue -dry-run _output/dryrun.json -o conformance.yaml
 //
-// It exits 1 (after writing) when a requirement or edge case has no spec or
-// a spec names an unknown ID, as the unit test report.TestConformanceYAML does.
+// It exits 1 (after writing) when a requirement or edge case has no spec, a
+// spec names an unknown ID, or the written list disagrees with the spec
+// declarations in the sources — the checks of the unit test
+// report.TestConformanceYAML.
+//
+//	go run ./cmd/pgwc-catalogue -check conformance.yaml
+//
+// runs those checks on an existing file without writing anything.
 package main
 
 import (
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 
 	"github.com/onsi/ginkgo/v2/types"
@@ -25,18 +33,25 @@ import (
 
 func main() {
 	dry := flag.String("dry-run", "", "Ginkgo JSON report of a dry run (go tool ginkgo --dry-run --json-report=…)")
-	root := flag.String("root", ".", "module root, where the spec sources are")
+	root := flag.String("root", ".", "module root: spec locations are written relative to it")
 	out := flag.String("o", "conformance.yaml", "file to write")
+	check := flag.String("check", "", "check this conformance.yaml against the sources instead of writing one")
 	flag.Parse()
-	if err := run(*dry, *root, *out); err != nil {
+	var err error
+	if *check != "" {
+		err = checkFile(*check, *root, os.Stderr)
+	} else {
+		err = run(*dry, *root, *out, os.Stderr)
+	}
+	if err != nil {
 		fmt.Fprintf(os.Stderr, "pgwc-catalogue: %v\n", err)
 		os.Exit(1)
 	}
 }
 
-func run(dryPath, root, out string) error {
+func run(dryPath, root, out string, stderr io.Writer) error {
 	if dryPath == "" {
-		return fmt.Errorf("-dry-run is required: the JSON report of `go tool ginkgo --dry-run --json-report=…`")
+		return errors.New("-dry-run is required: the JSON report of `go tool ginkgo --dry-run --json-report=…`")
 	}
 	b, err := os.ReadFile(dryPath)
 	if err != nil {
@@ -49,20 +64,9 @@ func run(dryPath, root, out string) error {
 	if len(reports) == 0 || !reports[0].SuiteConfig.DryRun {
 		return fmt.Errorf("%s is not the report of a dry run (--dry-run)", dryPath)
 	}
-	dry, err := report.ConformanceFromDryRun(reports, catalogue.IDsFromLabels)
+	specs, err := report.ConformanceFromDryRun(reports, catalogue.IDsFromLabels, root)
 	if err != nil {
 		return err
-	}
-	src, unresolved, err := report.ScanSpecSources(root)
-	if err != nil {
-		return err
-	}
-	specs, notInTree, err := report.JoinSources(dry, src, unresolved)
-	if err != nil {
-		return err
-	}
-	for _, s := range notInTree {
-		fmt.Fprintf(os.Stderr, "pgwc-catalogue: note: %s is in the sources but not in the dry run's tree (built only for some adapters or profiles?); listed from the sources\n", s)
 	}
 	c := report.Conformance{Specs: specs, NotApplicable: report.NotApplicableToBuiltins}
 	y, err := c.Render()
@@ -72,11 +76,35 @@ func run(dryPath, root, out string) error {
 	if err := os.WriteFile(out, y, 0o644); err != nil {
 		return err
 	}
-	fmt.Fprintf(os.Stderr, "pgwc-catalogue: wrote %d specs to %s\n", len(specs), out)
-	if p := report.CheckCoverage(specs); len(p) > 0 {
-		for _, x := range p {
-			fmt.Fprintln(os.Stderr, "  "+x)
-		}
+	fmt.Fprintf(stderr, "pgwc-catalogue: wrote %d specs to %s\n", len(specs), out)
+	return problems(c, root, stderr)
+}
+
+func checkFile(path, root string, stderr io.Writer) error {
+	c, err := report.ReadConformance(path)
+	if err != nil {
+		return err
+	}
+	if err := problems(c, root, stderr); err != nil {
+		return err
+	}
+	fmt.Fprintf(stderr, "pgwc-catalogue: %s lists %d specs, matching the sources\n", path, len(c.Specs))
+	return nil
+}
+
+// problems prints what is wrong with c as a certification and as a list of
+// the sources' specs.
+func problems(c report.Conformance, root string, stderr io.Writer) error {
+	p := report.CheckCoverage(c.Specs)
+	sites, err := report.SpecCallSites(root)
+	if err != nil {
+		return err
+	}
+	p = append(p, report.Stale(c.Specs, sites)...)
+	for _, x := range p {
+		fmt.Fprintln(stderr, "  "+x)
+	}
+	if len(p) > 0 {
 		return fmt.Errorf("%d catalogue problem(s)", len(p))
 	}
 	return nil

@@ -10,10 +10,11 @@ import platform
 import sys
 import time
 
-from . import PROTOCOL_VERSION, orm, probes, values, webapp
+from . import PROTOCOL_VERSION, memory, orm, params as schema, probes, values, webapp
 from .drivers import ADAPTERS, EXECUTOR, AsyncBuffered
 
-MAX_MESSAGE = 16 * 1024 * 1024
+MAX_MESSAGE = 16 * 1024 * 1024  # bytes per line, newline included
+MAX_ID = 2**53 - 1
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
@@ -228,12 +229,9 @@ async def m_query(s, p):
     sql, args, target = need(p, "sql"), params_of(p), need(p, "on")
     o = s.get(target, "engine", "conn", "tx")
     if o["kind"] == "engine":
-        async def run(q):
-            cur = await q.query(sql, args)
-            rows = await cur.fetchall()
-            await cur.close()
-            return AsyncBuffered(cur.columns, rows)
-        cur = await on_querier(s, target, run)
+        # The engine's query path, which engine.bench times (drivers.py).
+        cols, rows = await o["obj"].query_all(sql, args)
+        cur = AsyncBuffered(cols, rows)
         lock = asyncio.Lock()
     else:
         async with o["lock"]:
@@ -284,7 +282,8 @@ async def m_webapp_start(s, p):
     if o.get("stop_web"):
         return {"port": o["web_port"]}
     eng = o["obj"].engine if o["is_async"] else o["obj"].wrapped.engine
-    port, stop = await webapp.start(eng, o["is_async"], p.get("search_sql") or "", [int(x) for x in p.get("ports") or []])
+    port, stop = await webapp.start(eng, o["is_async"], p.get("search_sql") or "", [int(x) for x in p.get("ports") or []],
+                                    p.get("sleep_sql") or "")
     o["stop_web"], o["web_port"] = stop, port
     return {"port": port}
 
@@ -305,6 +304,7 @@ async def m_orm_run(s, p):
 
 
 async def m_probe(s, p, fn):
+    adapter_of(p)
     try:
         return await fn(need(p, "adapter"), p.get("dsn") or "", p.get("profile") or "postgres")
     except NotImplementedError as e:
@@ -312,12 +312,22 @@ async def m_probe(s, p, fn):
 
 
 async def m_echo(s, p):
-    return {"value": values.encode(values.decode(p.get("value")))}
+    return {"value": values.encode(values.decode(p["value"]))}
+
+
+async def m_process_memory(s, p):
+    try:
+        return memory.read(bool(p.get("reset_peak")))
+    except memory.Unsupported as e:
+        raise Fail("unsupported", str(e))
 
 
 async def m_cancel(s, p):
     t = s.tasks.get(need(p, "request"))
-    if t is not None:
+    # Once only: a request already being cancelled (its timeout_ms passed)
+    # is recovering its driver connection (psycopg waits for its own
+    # CancelRequest to land); a second cancel would interrupt that.
+    if t is not None and not t.cancelling():
         t.cancel()
     return {"cancelled": t is not None}
 
@@ -347,7 +357,9 @@ METHODS = {
     "orm.run": m_orm_run,
     "probe.sync_misuse": lambda s, p: m_probe(s, p, probes.sync_misuse),
     "probe.missing_async_dependency": lambda s, p: m_probe(s, p, probes.missing_async_dependency),
+    "process.memory": m_process_memory,
 }
+assert set(METHODS) == set(schema.SCHEMA), "every method has a params schema"
 
 
 async def dispatch(s, req):
@@ -360,22 +372,30 @@ async def dispatch(s, req):
             raise Fail("protocol", f"unknown method {method!r}")
         if not s.hello and method != "hello":
             raise Fail("protocol", "the first request must be hello")
-        params = req.get("params") or {}
+        params = req.get("params")
+        params = {} if params is None else params
         if not isinstance(params, dict):
             raise Fail("protocol", "params must be an object")
-        coro = METHODS[method](s, params)
+        try:
+            schema.check(method, params)
+        except schema.Invalid as e:
+            raise Fail("protocol", str(e))
         timeout = req.get("timeout_ms")
+        if timeout is not None and not (isinstance(timeout, int) and not isinstance(timeout, bool) and timeout >= 0):
+            raise Fail("protocol", "timeout_ms must be a non-negative integer")
+        coro = METHODS[method](s, params)
         if timeout:
             result = await asyncio.wait_for(coro, timeout / 1000)
         else:
             result = await coro
-        await s.send({"id": rid, "result": result})
+        msg = {"id": rid, "result": result}
     except asyncio.CancelledError:
-        await s.send({"id": rid, "error": {"category": "timeout", "sqlstate": "", "message": "cancelled by the client"}})
+        msg = {"id": rid, "error": {"category": "timeout", "sqlstate": "", "message": "cancelled by the client"}}
     except Exception as e:
-        await s.send({"id": rid, "error": classify(e)})
-    finally:
-        s.tasks.pop(rid, None)
+        msg = {"id": rid, "error": classify(e)}
+    # The id is free again before the client can see the answer.
+    s.tasks.pop(rid, None)
+    await s.send(msg)
 
 
 async def serve_client(reader, writer):
@@ -391,9 +411,10 @@ async def serve_client(reader, writer):
                                                     "message": f"message exceeds the {MAX_MESSAGE}-byte limit; closing the connection"}})
                 break
             try:
-                req = json.loads(line)
-                if not isinstance(req, dict) or not isinstance(req.get("id"), int):
-                    raise ValueError("a request is an object with an integer id")
+                req = values.loads(line)
+                rid = req.get("id") if isinstance(req, dict) else None
+                if not isinstance(rid, int) or isinstance(rid, bool) or not 0 <= rid <= MAX_ID:
+                    raise ValueError("a request is an object with an integer id from 0 to 2^53-1")
             except ValueError as e:
                 await s.send({"id": None, "error": {"category": "protocol", "sqlstate": "", "message": f"malformed request: {e}"}})
                 continue
@@ -406,9 +427,16 @@ async def serve_client(reader, writer):
         writer.close()
 
 
+async def start_server(host, port):
+    """The protocol server on host:port (port 0: any free port)."""
+    # The reader refuses a line whose newline comes after limit bytes: so a
+    # line of MAX_MESSAGE bytes, newline included, is the longest accepted.
+    return await asyncio.start_server(serve_client, host, port, limit=MAX_MESSAGE - 1)
+
+
 async def main(listen):
     host, _, port = listen.rpartition(":")
-    server = await asyncio.start_server(serve_client, host or "0.0.0.0", int(port), limit=MAX_MESSAGE + 1)
+    server = await start_server(host or "0.0.0.0", int(port))
     print(f"pgwire-conformance python backend: protocol {PROTOCOL_VERSION} listening on {listen}", flush=True)
     async with server:
         await server.serve_forever()

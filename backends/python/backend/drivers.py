@@ -5,12 +5,15 @@ protocol loop never blocks."""
 
 import asyncio
 import concurrent.futures
+import contextlib
 import functools
 import re
+import threading
 import time
 import urllib.parse
 
 from .sqlconv import to_format, to_named
+from .values import JsonText
 
 # Sync drivers run here. Threads cannot be cancelled, so a call the client
 # gave up on (a pool wait of 30 s) keeps its thread: the pool is large so
@@ -72,9 +75,44 @@ class AsyncBuffered(Buffered):
         Buffered.close(self)
 
 
+# A caller's deadline on a sync driver: the statement runs on an EXECUTOR
+# thread, which asyncio cannot interrupt. While a driver call runs, the
+# thread registers how to cancel it (the driver's own cancel, e.g. psycopg's
+# Connection.cancel_safe, which sends a CancelRequest); when the awaiting
+# request is cancelled (timeout_ms passed, or the client's `cancel`), the
+# statement is cancelled on the server, as an application enforcing a
+# deadline on a sync driver does from another thread.
+_RUNNING = {}  # thread id -> the cancel function of the statement it runs
+_RUNNING_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def cancellable(cancel):
+    """Marks the current thread's driver call as cancellable by cancel()."""
+    tid = threading.get_ident()
+    with _RUNNING_LOCK:
+        _RUNNING[tid] = cancel
+    try:
+        yield
+    finally:
+        with _RUNNING_LOCK:
+            _RUNNING.pop(tid, None)
+
+
+def _cancel_thread(tid):
+    with _RUNNING_LOCK:
+        cancel = _RUNNING.get(tid)
+    if cancel is not None:
+        try:
+            cancel()
+        except Exception:
+            pass  # best effort: the statement may have just finished
+
+
 class Threaded:
     """Runs a sync object's methods on EXECUTOR; objects they return
-    (connections, transactions, cursors) come back wrapped too."""
+    (connections, transactions, cursors) come back wrapped too. Cancelling
+    the awaiting coroutine cancels the driver statement the thread runs."""
 
     def __init__(self, obj):
         self._obj = obj
@@ -86,7 +124,19 @@ class Threaded:
 
         async def call(*a, **kw):
             loop = asyncio.get_running_loop()
-            r = await loop.run_in_executor(EXECUTOR, functools.partial(attr, *a, **kw))
+            where = {}
+
+            def run():
+                where["tid"] = threading.get_ident()
+                return attr(*a, **kw)
+
+            fut = loop.run_in_executor(EXECUTOR, run)
+            try:
+                r = await asyncio.shield(fut)
+            except asyncio.CancelledError:
+                if "tid" in where:
+                    await loop.run_in_executor(None, _cancel_thread, where["tid"])
+                raise
             if isinstance(r, (SyncObject, Buffered)):
                 return Threaded(r)
             return r
@@ -99,6 +149,57 @@ class Threaded:
 
 class SyncObject:
     pass
+
+
+# The query path of an engine (PROTOCOL.md, engine.bench): borrow a
+# connection, run the statement exactly as Conn.query does, fetch every row,
+# close the cursor, give the connection back. The `query` request on an
+# engine calls query_all, and engine.bench times query_all itself, so FR-013
+# measures what an application runs and nothing cheaper.
+
+class AsyncEngineBase:
+    async def query_all(self, sql, params):
+        conn = await self.acquire()
+        try:
+            cur = await conn.query(sql, params)
+            try:
+                return cur.columns, await cur.fetchall()
+            finally:
+                await cur.close()
+        finally:
+            await conn.release()
+
+    async def bench(self, sql, n):
+        out = []
+        for _ in range(n):
+            t0 = time.perf_counter_ns()
+            await self.query_all(sql, [])
+            out.append(time.perf_counter_ns() - t0)
+        return out
+
+
+class SyncEngineBase(SyncObject):
+    """The sync twin: query_all and bench run on one EXECUTOR thread each
+    (Threaded), so the timed code is the driver's, not the thread hop."""
+
+    def query_all(self, sql, params):
+        conn = self.acquire()
+        try:
+            cur = conn.query(sql, params)
+            try:
+                return cur.columns, cur.fetchall()
+            finally:
+                cur.close()
+        finally:
+            conn.release()
+
+    def bench(self, sql, n):
+        out = []
+        for _ in range(n):
+            t0 = time.perf_counter_ns()
+            self.query_all(sql, [])
+            out.append(time.perf_counter_ns() - t0)
+        return out
 
 
 def _format_many(sql, rows):
@@ -137,10 +238,6 @@ def _json_as_text():
 
     for name in ("json", "jsonb"):
         psycopg.adapters.register_loader(name, JsonTextLoader)
-
-
-class JsonText(str):
-    """JSON document text read from a json/jsonb column."""
 
 
 _json_as_text()
@@ -215,7 +312,7 @@ class PsycopgAsyncCursor:
         await self.cur.close()
 
 
-class PsycopgAsyncEngine:
+class PsycopgAsyncEngine(AsyncEngineBase):
     @classmethod
     async def open(cls, dsn, pool_max, app, profile):
         from psycopg_pool import AsyncConnectionPool
@@ -232,16 +329,6 @@ class PsycopgAsyncEngine:
         async with self.pool.connection() as c:
             return {"dialect": "", "is_async": True, "pool_class": qualname(self.pool), "connection_class": qualname(c)}
 
-    async def bench(self, sql, n):
-        out = []
-        async with self.pool.connection() as c:
-            for _ in range(n):
-                t0 = time.perf_counter_ns()
-                cur = await c.execute(sql)
-                await cur.fetchall()
-                out.append(time.perf_counter_ns() - t0)
-        return out
-
     async def close(self):
         await self.pool.close()
 
@@ -252,18 +339,20 @@ class PsycopgSyncConn(SyncObject):
 
     def execute(self, sql, params):
         q, p = to_format(sql, params)
-        return self.c.execute(q, p).rowcount
+        with cancellable(self.c.cancel_safe):
+            return self.c.execute(q, p).rowcount
 
     def executemany(self, sql, rows):
         q, rs = _format_many(sql, rows)
-        with self.c.cursor() as cur:
+        with self.c.cursor() as cur, cancellable(self.c.cancel_safe):
             cur.executemany(q, rs)
             return cur.rowcount
 
     def query(self, sql, params):
         q, p = to_format(sql, params)
         cur = self.c.cursor()
-        cur.execute(q, p)
+        with cancellable(self.c.cancel_safe):
+            cur.execute(q, p)
         return PsycopgSyncCursor(cur)
 
     def begin(self):
@@ -310,7 +399,7 @@ class PsycopgSyncCursor(SyncObject):
         self.cur.close()
 
 
-class PsycopgSyncEngine(SyncObject):
+class PsycopgSyncEngine(SyncEngineBase):
     @classmethod
     def open(cls, dsn, pool_max, app, profile):
         from psycopg_pool import ConnectionPool
@@ -326,15 +415,6 @@ class PsycopgSyncEngine(SyncObject):
     def introspect(self):
         with self.pool.connection() as c:
             return {"dialect": "", "is_async": False, "pool_class": qualname(self.pool), "connection_class": qualname(c)}
-
-    def bench(self, sql, n):
-        out = []
-        with self.pool.connection() as c:
-            for _ in range(n):
-                t0 = time.perf_counter_ns()
-                c.execute(sql).fetchall()
-                out.append(time.perf_counter_ns() - t0)
-        return out
 
     def close(self):
         self.pool.close()
@@ -436,7 +516,7 @@ class SAAsyncTx:
         await t.rollback()
 
 
-class SAAsyncEngine:
+class SAAsyncEngine(AsyncEngineBase):
     @classmethod
     async def open(cls, dsn, pool_max, app, profile):
         from sqlalchemy.ext.asyncio import create_async_engine
@@ -455,18 +535,6 @@ class SAAsyncEngine:
         return {"dialect": qualname(self.engine.dialect), "is_async": bool(self.engine.dialect.is_async),
                 "pool_class": qualname(self.engine.pool), "connection_class": cc}
 
-    async def bench(self, sql, n):
-        from sqlalchemy import text
-        stmt = text(sql)
-        out = []
-        async with self.engine.connect() as c:
-            for _ in range(n):
-                t0 = time.perf_counter_ns()
-                (await c.execute(stmt)).fetchall()
-                out.append(time.perf_counter_ns() - t0)
-            await c.rollback()
-        return out
-
     async def close(self):
         await self.engine.dispose()
 
@@ -477,7 +545,8 @@ class SASyncConn(SyncObject):
 
     def _run(self, stmt, params):
         try:
-            return self.c.execute(stmt, params)
+            with cancellable(lambda: self.c.connection.driver_connection.cancel_safe()):
+                return self.c.execute(stmt, params)
         except BaseException:
             if self.tx is None and self.c.in_transaction():
                 self.c.rollback()
@@ -535,7 +604,7 @@ class SASyncTx(SyncObject):
         t.rollback()
 
 
-class SASyncEngine(SyncObject):
+class SASyncEngine(SyncEngineBase):
     @classmethod
     def open(cls, dsn, pool_max, app, profile):
         from sqlalchemy import create_engine
@@ -552,18 +621,6 @@ class SASyncEngine(SyncObject):
             cc = qualname(c.connection.driver_connection)
         return {"dialect": qualname(self.engine.dialect), "is_async": bool(self.engine.dialect.is_async),
                 "pool_class": qualname(self.engine.pool), "connection_class": cc}
-
-    def bench(self, sql, n):
-        from sqlalchemy import text
-        stmt = text(sql)
-        out = []
-        with self.engine.connect() as c:
-            for _ in range(n):
-                t0 = time.perf_counter_ns()
-                c.execute(stmt).fetchall()
-                out.append(time.perf_counter_ns() - t0)
-            c.rollback()
-        return out
 
     def close(self):
         self.engine.dispose()
@@ -591,7 +648,12 @@ class AsyncpgConn:
         return -1  # asyncpg's executemany reports no row count
 
     async def query(self, sql, params):
-        stmt = await self.c.prepare(sql)
+        # Through the statement cache asyncpg's own fetch() uses: the public
+        # prepare() bypasses it, which would cost every query a Parse round
+        # trip no asyncpg application pays (the columns' types need the
+        # prepared statement, so fetch() itself will not do).
+        prepare = getattr(self.c, "_prepare", None)
+        stmt = await (prepare(sql, use_cache=True) if prepare else self.c.prepare(sql))
         cols = [{"name": a.name, "type": a.type.name} for a in stmt.get_attributes()]
         rows = await stmt.fetch(*params)
         return AsyncBuffered(cols, [list(r.values()) for r in rows])
@@ -617,7 +679,7 @@ class AsyncpgTx:
         await self.t.rollback()
 
 
-class AsyncpgEngine:
+class AsyncpgEngine(AsyncEngineBase):
     @classmethod
     async def open(cls, dsn, pool_max, app, profile):
         import asyncpg
@@ -639,15 +701,6 @@ class AsyncpgEngine:
         async with self.pool.acquire() as c:
             real = getattr(c, "_con", c)
             return {"dialect": "", "is_async": True, "pool_class": qualname(self.pool), "connection_class": qualname(real)}
-
-    async def bench(self, sql, n):
-        out = []
-        async with self.pool.acquire() as c:
-            for _ in range(n):
-                t0 = time.perf_counter_ns()
-                await c.fetch(sql)
-                out.append(time.perf_counter_ns() - t0)
-        return out
 
     async def close(self):
         await self.pool.close()

@@ -5,6 +5,14 @@ dollar-quoted strings and comments are left alone (apart from escaping)."""
 import re
 
 _DOLLAR_TAG = re.compile(r"\$([A-Za-z_][A-Za-z_0-9]*)?\$")
+_DIGITS = "0123456789"
+
+
+def _in_identifier(sql, i):
+    """Whether the $ at i continues an identifier or number (col$1, a$1b,
+    x$$y): PostgreSQL allows $ inside identifiers, where it is neither a
+    parameter nor a dollar quote."""
+    return i > 0 and (sql[i - 1].isalnum() or sql[i - 1] in "_$")
 
 
 def _scan(sql, on_param, on_text, on_literal):
@@ -33,13 +41,13 @@ def _scan(sql, on_param, on_text, on_literal):
             j = n if j < 0 else j + 2
             out.append(on_literal(sql[i:j]))
             i = j
-        elif c == "$" and i + 1 < n and sql[i + 1].isdigit():
+        elif c == "$" and i + 1 < n and sql[i + 1] in _DIGITS and not _in_identifier(sql, i):
             j = i + 1
-            while j < n and sql[j].isdigit():
+            while j < n and sql[j] in _DIGITS:
                 j += 1
             out.append(on_param(int(sql[i + 1:j]), sql[j:j + 2] == "::"))
             i = j
-        elif c == "$" and (m := _DOLLAR_TAG.match(sql, i)) and (i == 0 or not (sql[i - 1].isalnum() or sql[i - 1] == "_")):
+        elif c == "$" and (m := _DOLLAR_TAG.match(sql, i)) and not _in_identifier(sql, i):
             end = sql.find(m.group(0), m.end())
             end = n if end < 0 else end + len(m.group(0))
             out.append(on_literal(sql[i:end]))

@@ -22,7 +22,7 @@ class _Server:
         return S(config)
 
 
-def build_app(engine, is_async, search_sql):
+def build_app(engine, is_async, search_sql, sleep_sql=""):
     from fastapi import Depends, FastAPI
     from sqlalchemy import text
 
@@ -31,6 +31,9 @@ def build_app(engine, is_async, search_sql):
     if search_sql:
         q, _ = to_named(search_sql, [None])
         search = text(q)
+    # GET /sleep: a slow endpoint (a server-side sleep the suite gives), to
+    # show whether the app serves requests concurrently.
+    sleep = text(to_named(sleep_sql, [])[0]) if sleep_sql else None
 
     if is_async:
         from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -57,6 +60,12 @@ def build_app(engine, is_async, search_sql):
             vec = "[" + ",".join(map(str, query_vector)) + "]"
             result = await db.execute(search, {"p1": vec})
             return [{"id": row[0], "score": float(row[1])} for row in result.fetchall()]
+
+        @app.get("/sleep")
+        async def slow(db: AsyncSession = Depends(get_db)):
+            if sleep is not None:
+                (await db.execute(sleep)).fetchall()
+            return {"slept": sleep is not None}
     else:
         from sqlalchemy.orm import Session as SyncSession, sessionmaker
         Session = sessionmaker(engine, expire_on_commit=False)
@@ -79,6 +88,12 @@ def build_app(engine, is_async, search_sql):
                 return []
             vec = "[" + ",".join(map(str, query_vector)) + "]"
             return [{"id": r[0], "score": float(r[1])} for r in db.execute(search, {"p1": vec}).fetchall()]
+
+        @app.get("/sleep")
+        def slow(db: SyncSession = Depends(get_db)):
+            if sleep is not None:
+                db.execute(sleep).fetchall()
+            return {"slept": sleep is not None}
     return app
 
 
@@ -102,11 +117,11 @@ def _listen(ports):
     raise RuntimeError(f"no free port among {ports}: {last}")
 
 
-async def start(engine, is_async, search_sql, ports=None):
+async def start(engine, is_async, search_sql, ports=None, sleep_sql=""):
     """Serve the app on the first free port of ports (any free port when
     empty); returns (port, stop coroutine function)."""
     import uvicorn
-    app = build_app(engine, is_async, search_sql)
+    app = build_app(engine, is_async, search_sql, sleep_sql)
     sock = _listen(ports)
     server = _Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
     task = asyncio.create_task(server.serve(sockets=[sock]))

@@ -1,4 +1,4 @@
-// Spec sources for report.TestScanSpecSources (testdata: never built).
+// Spec sources for report.TestSpecCallSites (testdata: never built).
 package specs
 
 import (
@@ -17,13 +17,16 @@ var _ = h.ForEachAdapter(group, Label("contract"), func(s *h.Subject) {
 
 	s.It(orm, h.Req{"FR-011"}, func(ctx SpecContext) {}, h.Needs{adapter.ORM}, Label("orm"))
 
-	helper(s, 3)
+	helper(s, h.Reqs("EC-5", "T031"))
 
 	for _, n := range []string{"a", "b"} {
 		s.It("loops "+n, h.Reqs("FR-001"), func(ctx SpecContext) {})
 	}
 })
 
-func helper(subject *h.Subject, n int) {
-	subject.It("comes from a helper", h.Reqs("EC-5", "T031"), func(ctx SpecContext) {}, Label("transactions"))
+func helper(subject *h.Subject, req h.Req) {
+	subject.It("comes from a helper", req, func(ctx SpecContext) {}, Label("transactions"))
+	It("is not a spec of the harness", func() {})
+	subject.It("concatenated "+
+		"text", h.Reqs("EC-5"), func(ctx SpecContext) {})
 }

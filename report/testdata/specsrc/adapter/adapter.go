@@ -1,5 +1,0 @@
-package adapter
-
-type Capability string
-
-const ORM Capability = "orm"

@@ -1,0 +1,62 @@
+package wire
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/jackc/pgx/v5/pgproto3"
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	"github.com/pgwire-conformance/pgwire-conformance/harness"
+)
+
+var _ = harness.ForTarget("Wire: transactions", Label("wire"), func(s *harness.Subject) {
+	s.It("reports I, T and E in ReadyForQuery and refuses statements in a failed transaction with 25P02", harness.Reqs("FR-006", "FR-009", "COMPAT"), func(ctx SpecContext) {
+		checks(secSimple)
+		obs := harness.Observe(ctx)
+		t := harness.NewTable(ctx, obs, "wire_status", notesColumns)
+		c := Connect(ctx)
+		missing := harness.UniqueName("no_such_table")
+
+		var got, want []string
+		step := func(sql string, msgs []pgproto3.BackendMessage, status, code string) {
+			got = append(got, fmt.Sprintf("%-40.40s → %s %s", sql, Status(msgs), strings.Join(Codes(msgs), ",")))
+			want = append(want, fmt.Sprintf("%-40.40s → %s %s", sql, status, code))
+		}
+		for _, st := range []struct{ sql, status, code string }{
+			{"SELECT 1", "I", ""},
+			{"BEGIN", "T", ""},
+			{fmt.Sprintf("INSERT INTO %s (id, note) VALUES (1, 'in tx')", t), "T", ""},
+			{"SELECT * FROM " + missing, "E", "42P01"},
+			{"SELECT 1", "E", "25P02"},
+			{fmt.Sprintf("INSERT INTO %s (id, note) VALUES (2, 'after error')", t), "E", "25P02"},
+		} {
+			step(st.sql, c.Query(ctx, st.sql), st.status, st.code)
+		}
+		// The extended protocol in the failed transaction: refused the same way.
+		step("(extended) SELECT 1", c.Sync(ctx, &pgproto3.Parse{Query: "SELECT 1"}, &pgproto3.Bind{}, &pgproto3.Execute{}), "E", "25P02")
+		step("ROLLBACK", c.Query(ctx, "ROLLBACK"), "I", "")
+		Expect(got).To(Equal(want), "ReadyForQuery status and SQLSTATE after each statement (25P02 = in_failed_sql_transaction)")
+		Expect(observed(ctx, obs, "SELECT id, note FROM "+t)).To(BeEmpty(), "nothing of the rolled-back transaction is stored")
+	}, wireTimeout)
+
+	s.It("answers COMMIT of a failed transaction with the ROLLBACK tag and commits nothing", harness.Reqs("FR-006", "FR-009", "COMPAT"), func(ctx SpecContext) {
+		checks(secSimple)
+		obs := harness.Observe(ctx)
+		t := harness.NewTable(ctx, obs, "wire_commit", notesColumns)
+		c := Connect(ctx)
+
+		Expect(Status(c.Query(ctx, "BEGIN"))).To(Equal("T"))
+		msgs := c.Query(ctx, fmt.Sprintf("INSERT INTO %s (id, note) VALUES (1, 'doomed')", t))
+		Expect(Tags(msgs)).To(Equal([]string{"INSERT 0 1"}), "errors %v", Errors(msgs))
+		msgs = c.Query(ctx, "SELECT * FROM "+harness.UniqueName("no_such_table"))
+		Expect(Status(msgs)).To(Equal("E"), "the transaction failed")
+
+		msgs = c.Query(ctx, "COMMIT")
+		Expect(Flow(msgs)).To(Equal([]string{"CommandComplete", "ReadyForQuery"}), "errors %v", Errors(msgs))
+		Expect(Tags(msgs)).To(Equal([]string{"ROLLBACK"}), "COMMIT of a failed transaction rolls it back, and the tag says so")
+		Expect(Status(msgs)).To(Equal("I"))
+		Expect(observed(ctx, obs, "SELECT id, note FROM "+t)).To(BeEmpty(), "the row inserted before the error is not committed")
+	}, wireTimeout)
+})
