@@ -15,7 +15,7 @@ SUITE_FLAGS ?= -p --timeout=40m --poll-progress-after=90s
 ADAPTERS    ?= pgx,pgx-simple,pgx-stdlib,pgx-stdlib-simple,pq,python:psycopg-async,python:psycopg-sync,python:sqlalchemy-async,python:sqlalchemy-sync,python:asyncpg,java:pgjdbc,java:pgjdbc-simple,node:pg,node:postgres,rust:tokio-postgres
 # The fixtures broken on purpose (adapter/broken): each must fail exactly
 # the specs expectations/selftest.yaml lists for it, and nothing else.
-FIXTURES    ?= broken-norollback,broken-execmany,broken-introspection,broken-execmany-loop,broken-noop-rollback,broken-rollback-aborted,broken-ctx-ignored,broken-rowcount,broken-serial,broken-pool-unbounded,broken-protocol-label,broken-tls-fallback,broken-tls-noverify
+FIXTURES    ?= broken-norollback,broken-execmany,broken-introspection,broken-execmany-loop,broken-noop-rollback,broken-rollback-aborted,broken-ctx-ignored,broken-rowcount,broken-serial,broken-pool-unbounded,broken-protocol-label,broken-tls-fallback,broken-tls-noverify,broken-buffered
 # The divergent target (the reference behind a proxy behaving like
 # iris-pgwire 1.0.1) runs these adapters' specs in make test.
 DIVERGENT_ADAPTERS ?= pgx,pgx-simple,pgx-stdlib,pq,python:psycopg-async
@@ -72,13 +72,16 @@ selftest-latency: images
 
 # The message-level wire specs on the other targets, and the whole suite
 # for a few adapters on the divergent target (the iris path, on every commit).
+# Every target runs even when one fails; the recipe fails at the end.
 targets: images
+	status=0; \
 	for t in gateway pglite; do \
 		PGWC_TARGET=$$t PGWC_ADAPTERS=pgx PGWC_REPORT_DIR=$(OUT)/$$t \
-			$(GINKGO) --label-filter=wire . || exit 1; \
-	done
+			$(GINKGO) --label-filter=wire . || status=1; \
+	done; \
 	PGWC_TARGET=divergent PGWC_ADAPTERS=$(DIVERGENT_ADAPTERS) PGWC_REPORT_DIR=$(OUT)/divergent \
-		$(GINKGO) $(SUITE_FLAGS) --label-filter='!performance' .
+		$(GINKGO) $(SUITE_FLAGS) --label-filter='!performance' . || status=1; \
+	exit $$status
 
 # A driver repository certifying its own adapter through the library.
 example: images

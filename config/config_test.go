@@ -443,3 +443,15 @@ func TestDocumentationListsEveryFlag(t *testing.T) {
 		}
 	}
 }
+
+// docs/configuration.md is generated from the settings list: a setting
+// added, renamed or redocumented without `make config-docs` fails here.
+func TestConfigurationDocIsCurrent(t *testing.T) {
+	got, err := os.ReadFile("../docs/configuration.md")
+	if err != nil {
+		t.Fatalf("docs/configuration.md: %v (run make config-docs)", err)
+	}
+	if string(got) != Markdown() {
+		t.Fatal("docs/configuration.md is stale: run make config-docs")
+	}
+}

@@ -117,6 +117,7 @@ func startTarget(ctx ginkgo.SpecContext) []byte {
 		harness.HarnessFail("give the backends the wire taps' CA certificate: %v", err)
 	}
 	monitor = health.Start(probes(r.Target, cfg.Adapters), probeEvery, stallBoundOf(cfg.TargetName()))
+	harness.SetIsolator(isolateBackends(cfg.Adapters))
 	return remote.Encode(harness.EncodeTarget(r.Target))
 }
 
@@ -145,6 +146,46 @@ func stopTarget(ctx ginkgo.SpecContext) {
 	if running != nil {
 		gomega.Expect(running.Stop(ctx)).To(gomega.Succeed(), "remove the target's containers")
 		running = nil
+	}
+}
+
+// isolateBackends stills (docker pause) every backend but one while a
+// timing spec measures, holding the health monitor's probes of the stilled
+// ones (a pause on purpose is no outage).
+func isolateBackends(adapters []string) func(ctx context.Context, keep string) func() {
+	var all []string
+	seen := map[string]bool{}
+	for _, a := range remote.Selected(adapters) {
+		if !seen[a.Backend()] {
+			seen[a.Backend()] = true
+			all = append(all, a.Backend())
+		}
+	}
+	return func(ctx context.Context, keep string) func() {
+		if running == nil || running.Stack() == nil || len(all) == 0 {
+			return func() {}
+		}
+		var held []string
+		for _, b := range all {
+			if b != keep {
+				held = append(held, "backend "+b)
+			}
+		}
+		release := monitor.Hold(held...)
+		thaw, err := running.Stack().Freeze(ctx, "backend-", "backend-"+keep)
+		if err != nil {
+			release()
+			fmt.Fprintf(ginkgo.GinkgoWriter, "could not still the other backends for the measurement: %v\n", err)
+			return func() {}
+		}
+		return func() {
+			cctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			if err := thaw(cctx); err != nil {
+				fmt.Fprintf(ginkgo.GinkgoWriter, "could not resume the backends: %v\n", err)
+			}
+			release()
+		}
 	}
 }
 

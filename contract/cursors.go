@@ -116,7 +116,12 @@ var _ = harness.ForEachAdapter("Contract: cursors", Label("contract", "cursors")
 		Expect(rows.Close(ctx)).To(Succeed())
 	})
 
-	// The bound: streaming 100 000 rows (~25 MiB of payload text) in
+	// Two kinds of evidence. The wire: when the first batch is handed over,
+	// the result's end (its CommandComplete) must not have reached the
+	// driver yet — 25 MiB is far more than socket buffers take in for a
+	// driver that has stopped reading after 1000 rows, so only a
+	// driver that read the result whole has been sent it all. Memory:
+	// streaming 100 000 rows (~25 MiB of payload text) in
 	// batches of 1000 may grow the live heap by at most 8 MiB and the heap in
 	// use by at most 32 MiB. A driver or adapter that buffers the whole
 	// result holds over 25 MiB live. The live heap is measured after a
@@ -152,12 +157,23 @@ var _ = harness.ForEachAdapter("Contract: cursors", Label("contract", "cursors")
 			Expect(err).NotTo(HaveOccurred(), "process.memory (reset the peak) of %s's backend", s.Info.Name)
 		}
 		mem.start()
+		wire := harness.Wire(e).Watch()
 		start := time.Now()
 		rows, err := e.Query(ctx, query)
 		Expect(err).NotTo(HaveOccurred())
 		for batchNo := 1; ; batchNo++ {
 			batch, err := rows.FetchMany(ctx, 1000)
 			Expect(err).NotTo(HaveOccurred(), "FetchMany batch %d", batchNo)
+			if batchNo == 1 {
+				// The wire's view, whatever the client's memory does: when
+				// the first 1000 rows are handed over, a streaming driver has
+				// taken in those and what its socket buffers hold (a few MiB
+				// at most); one that reads the whole result first has been
+				// sent all 24 MiB, end included.
+				sofar := wire.Stats()
+				Expect(sofar.CommandTags[fmt.Sprintf("SELECT %d", bigRows)]).To(BeZero(),
+					"the whole result (%.1f MiB, its CommandComplete included) had reached the driver before it handed over the first 1000 rows: it reads the result whole instead of streaming it", mib(sofar.BytesToClient))
+			}
 			if len(batch) == 0 {
 				break
 			}

@@ -144,3 +144,38 @@ func TargetIfSet() (target.Target, bool) {
 	}
 	return *tgt, true
 }
+
+// isolator, set on the process that holds the target's containers, stills
+// every driver backend but one for the length of a measurement.
+var isolator func(ctx context.Context, keepBackend string) (resume func())
+
+// SetIsolator installs how Isolate stills the other backends.
+func SetIsolator(f func(ctx context.Context, keepBackend string) (resume func())) {
+	mu.Lock()
+	defer mu.Unlock()
+	isolator = f
+}
+
+// Isolate stills every driver backend but keepBackend ("" for none) while
+// a timing spec measures, and returns how to resume them: the CPU the
+// timed driver runs on is shared with them. A no-op on processes that do
+// not hold the containers (timing specs are Serial: Ginkgo runs them on
+// process 1, which does).
+func Isolate(ctx context.Context, keepBackend string) (resume func()) {
+	mu.Lock()
+	f := isolator
+	mu.Unlock()
+	if f == nil {
+		return func() {}
+	}
+	return f(ctx, keepBackend)
+}
+
+// BackendOf is the backend an adapter's driver runs in ("" for an
+// in-process adapter).
+func BackendOf(a adapter.Adapter) string {
+	if b, ok := a.(interface{ Backend() string }); ok {
+		return b.Backend()
+	}
+	return ""
+}

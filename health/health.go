@@ -57,6 +57,8 @@ func (o Outage) Describe() string {
 type Monitor struct {
 	every, bound time.Duration
 	mu           sync.Mutex
+	held         map[string]int       // probes not run while the suite itself holds the thing still
+	released     map[string]time.Time // when each hold last ended
 	outages      []Outage
 	open         map[string]int // probe name → index of its ongoing outage
 	cancel       context.CancelFunc
@@ -67,7 +69,7 @@ type Monitor struct {
 // `bound`, starts an outage that ends at its next success.
 func Start(probes []Probe, every, bound time.Duration) *Monitor {
 	ctx, cancel := context.WithCancel(context.Background())
-	m := &Monitor{every: every, bound: bound, open: map[string]int{}, cancel: cancel}
+	m := &Monitor{every: every, bound: bound, open: map[string]int{}, held: map[string]int{}, released: map[string]time.Time{}, cancel: cancel}
 	for _, p := range probes {
 		m.done.Add(1)
 		go m.watch(ctx, p)
@@ -80,6 +82,14 @@ func (m *Monitor) watch(ctx context.Context, p Probe) {
 	t := time.NewTicker(m.every)
 	defer t.Stop()
 	for {
+		if m.isHeld(p.Name) {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			continue
+		}
 		start := time.Now()
 		pctx, cancel := context.WithTimeout(ctx, m.bound)
 		err := p.Ping(pctx)
@@ -87,7 +97,10 @@ func (m *Monitor) watch(ctx context.Context, p Probe) {
 		if ctx.Err() != nil {
 			return
 		}
-		m.record(p.Name, start, err)
+		// A ping that failed against a hold (a pause on purpose) proves nothing.
+		if err == nil || !m.heldDuring(p.Name, start) {
+			m.record(p.Name, start, err)
+		}
 		select {
 		case <-ctx.Done():
 			return
@@ -108,6 +121,45 @@ func (m *Monitor) record(name string, at time.Time, err error) {
 		m.outages[i].To = at
 		delete(m.open, name)
 	}
+}
+
+// Hold stops probing the named things until the returned release is
+// called: the suite itself holds them still (paused on purpose), which is
+// no outage.
+func (m *Monitor) Hold(names ...string) (release func()) {
+	if m == nil {
+		return func() {}
+	}
+	m.mu.Lock()
+	for _, n := range names {
+		m.held[n]++
+	}
+	m.mu.Unlock()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			m.mu.Lock()
+			defer m.mu.Unlock()
+			now := time.Now()
+			for _, n := range names {
+				m.held[n]--
+				m.released[n] = now
+			}
+		})
+	}
+}
+
+// heldDuring: is name held now, or was a hold released after since?
+func (m *Monitor) heldDuring(name string, since time.Time) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.held[name] > 0 || m.released[name].After(since)
+}
+
+func (m *Monitor) isHeld(name string) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.held[name] > 0
 }
 
 // Outages returns what was seen so far, oldest first.

@@ -74,3 +74,35 @@ func TestOverlapping(t *testing.T) {
 		}
 	}
 }
+
+// A pause on purpose (Hold) is no outage, even for a ping already in flight
+// when the hold began; after release, a real failure still is one.
+func TestHoldIsNoOutage(t *testing.T) {
+	var down atomic.Bool
+	probe := Probe{Name: "backend java", Ping: func(ctx context.Context) error {
+		if down.Load() {
+			<-ctx.Done() // a paused container answers nothing
+			return ctx.Err()
+		}
+		return nil
+	}}
+	m := Start([]Probe{probe}, 2*time.Millisecond, 15*time.Millisecond)
+	release := m.Hold("backend java")
+	down.Store(true)
+	time.Sleep(60 * time.Millisecond)
+	down.Store(false)
+	release()
+	time.Sleep(20 * time.Millisecond)
+	if out := m.Outages(); len(out) != 0 {
+		t.Fatalf("a hold was recorded as an outage: %+v", out)
+	}
+	down.Store(true)
+	deadline := time.Now().Add(2 * time.Second)
+	for len(m.Outages()) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("a failure after the hold was released was not recorded")
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	m.Stop()
+}

@@ -71,7 +71,10 @@ var _ = harness.ForEachAdapter("Protocol: backend checklist", Label("protocol"),
 	openN := func(ctx context.Context, c *protocol.Client, poolMax int) string {
 		GinkgoHelper()
 		var r protocol.EngineResult
-		Expect(c.Call(ctx, protocol.MethodEngineOpen, protocol.EngineOpenParams{Adapter: backend().BackendAdapter(), DSN: harness.Target().DSN,
+		// Through a wire tap, as Subject.Open does: a failure then carries
+		// the transcript, and a divergent target can name what it did.
+		_, dsn := harness.StartTap("protocol")
+		Expect(c.Call(ctx, protocol.MethodEngineOpen, protocol.EngineOpenParams{Adapter: backend().BackendAdapter(), DSN: dsn,
 			PoolMax: poolMax, ApplicationName: harness.UniqueName("pgwc_protocol"), Profile: harness.Profile().Name}, &r)).To(Succeed())
 		Expect(r.Engine).NotTo(BeEmpty(), "engine.open returns an engine id")
 		DeferCleanup(func(ctx context.Context) {

@@ -70,8 +70,8 @@ func TestNoSecretInAnyOutputWhateverHappensToTheTarget(t *testing.T) {
 		if out.exit == 0 {
 			t.Errorf("a run with a wrong password succeeded")
 		}
-		if !strings.Contains(out.stderr, "authentication failed") {
-			t.Errorf("a wrong password should be reported as \"authentication failed\"; stderr:\n%s", tail(out.stderr, 20))
+		if said := out.stdout + out.stderr; !strings.Contains(said, "authentication failed") {
+			t.Errorf("a wrong password should be reported as \"authentication failed\"; output:\n%s", tail(said, 30))
 		}
 	})
 }

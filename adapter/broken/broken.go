@@ -31,7 +31,7 @@ func init() {
 		ExecManyLoop(base), NoopRollback(base), RollbackKeepsAborted(base), IgnoresContext(base),
 		ZeroRowCounts(base), Serial(base), UnboundedPool(base),
 		LiesAboutProtocol(pgxadapter.New("pgx-simple", pgx.QueryExecModeSimpleProtocol)),
-		TLSFallback(base), TLSNoVerify(base),
+		TLSFallback(base), TLSNoVerify(base), ReadsWhole(base),
 	} {
 		adapter.Register(f)
 	}
@@ -163,6 +163,57 @@ func IgnoresContext(inner adapter.Adapter) *Adapter {
 		},
 	}}
 }
+
+// ReadsWhole: Query reads the whole result into memory before it returns
+// and hands out rows from there — every row right, in order, closed early
+// or not. Breaks FR-012 (streaming in bounded memory).
+func ReadsWhole(inner adapter.Adapter) *Adapter {
+	return &Adapter{name: "broken-buffered", breaks: "FR-012", how: "Query reads the whole result before it returns", inner: inner, h: hooks{
+		query: func(ctx context.Context, q adapter.Querier, sql string, args ...any) (adapter.Rows, error) {
+			rows, err := q.Query(ctx, sql, args...)
+			if err != nil {
+				return nil, err
+			}
+			all, err := rows.FetchAll(ctx)
+			if cerr := rows.Close(ctx); err == nil {
+				err = cerr
+			}
+			if err != nil {
+				return nil, err
+			}
+			return &inMemory{cols: rows.Columns(), rows: all}, nil
+		},
+	}}
+}
+
+// inMemory is a cursor over rows already read.
+type inMemory struct {
+	cols []adapter.Column
+	rows [][]any
+}
+
+func (m *inMemory) Columns() []adapter.Column { return m.cols }
+
+func (m *inMemory) FetchOne(ctx context.Context) ([]any, error) {
+	r, err := m.FetchMany(ctx, 1)
+	if len(r) == 0 {
+		return nil, err
+	}
+	return r[0], err
+}
+
+func (m *inMemory) FetchMany(_ context.Context, n int) ([][]any, error) {
+	n = min(n, len(m.rows))
+	out := m.rows[:n:n]
+	m.rows = m.rows[n:]
+	return out, nil
+}
+
+func (m *inMemory) FetchAll(ctx context.Context) ([][]any, error) {
+	return m.FetchMany(ctx, len(m.rows))
+}
+
+func (m *inMemory) Close(context.Context) error { m.rows = nil; return nil }
 
 // ZeroRowCounts: Exec reports 0 rows affected for UPDATE and DELETE (a
 // driver reading the wrong field of the command tag). Breaks FR-002.

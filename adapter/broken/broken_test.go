@@ -3,6 +3,7 @@ package broken
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -18,6 +19,7 @@ type fake struct {
 	log       []string // what the server did, in order
 	committed []string // statements that took effect
 	execMany  [][][]any
+	result    [][]any // what a query returns, one row per fetch (nil: queries fail)
 }
 
 func (f *fake) record(s string) {
@@ -63,8 +65,47 @@ func (q fakeQ) ExecMany(ctx context.Context, sql string, rows [][]any) (int64, e
 
 func (q fakeQ) Query(ctx context.Context, sql string, args ...any) (adapter.Rows, error) {
 	q.f.record("query " + sql)
-	return nil, errors.New("fake has no rows")
+	if q.f.result == nil {
+		return nil, errors.New("fake has no rows")
+	}
+	return &fakeRows{f: q.f, rows: q.f.result}, nil
 }
+
+// fakeRows streams: the "server" logs every row it sends, when it is fetched.
+type fakeRows struct {
+	f    *fake
+	rows [][]any
+}
+
+func (r *fakeRows) Columns() []adapter.Column { return []adapter.Column{{Name: "n", Type: "int8"}} }
+
+func (r *fakeRows) FetchOne(ctx context.Context) ([]any, error) {
+	if len(r.rows) == 0 {
+		return nil, nil
+	}
+	row := r.rows[0]
+	r.rows = r.rows[1:]
+	r.f.record(fmt.Sprintf("send row %v", row[0]))
+	return row, nil
+}
+
+func (r *fakeRows) FetchMany(ctx context.Context, n int) ([][]any, error) {
+	var out [][]any
+	for len(out) < n {
+		row, _ := r.FetchOne(ctx)
+		if row == nil {
+			break
+		}
+		out = append(out, row)
+	}
+	return out, nil
+}
+
+func (r *fakeRows) FetchAll(ctx context.Context) ([][]any, error) {
+	return r.FetchMany(ctx, len(r.rows))
+}
+
+func (r *fakeRows) Close(context.Context) error { r.f.record("close"); return nil }
 
 type fakeEngine struct {
 	fakeQ

@@ -157,3 +157,24 @@ func (f *optsFake) Open(ctx context.Context, o adapter.OpenOptions) (adapter.Eng
 type protoFake struct{ fake }
 
 func (*protoFake) Info() adapter.Info { return adapter.Info{Name: "simple", Protocol: "simple"} }
+
+func TestReadsWholeTakesTheResultBeforeTheFirstFetch(t *testing.T) {
+	ctx := context.Background()
+	f := &fake{result: [][]any{{int64(1)}, {int64(2)}, {int64(3)}}}
+	e, _ := ReadsWhole(f).Open(ctx, adapter.OpenOptions{})
+	rows, err := e.Query(ctx, "SELECT n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(f.log, "; "); got != "query SELECT n; send row 1; send row 2; send row 3; close" {
+		t.Errorf("before the first fetch the server log is %q: want the whole result sent and the cursor closed", got)
+	}
+	first, _ := rows.FetchMany(ctx, 2)
+	rest, _ := rows.FetchAll(ctx)
+	if len(first) != 2 || len(rest) != 1 || rest[0][0] != int64(3) {
+		t.Errorf("rows handed out: %v then %v", first, rest)
+	}
+	if one, _ := rows.FetchOne(ctx); one != nil {
+		t.Errorf("FetchOne at the end = %v", one)
+	}
+}

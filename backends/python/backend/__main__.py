@@ -11,10 +11,11 @@ import sys
 import time
 
 from . import PROTOCOL_VERSION, memory, orm, params as schema, probes, values, webapp
-from .drivers import ADAPTERS, EXECUTOR, AsyncBuffered
+from .drivers import ADAPTERS, EXECUTOR
 
 MAX_MESSAGE = 16 * 1024 * 1024  # bytes per line, newline included
 MAX_ID = 2**53 - 1
+CLOSE_BOUND = 5  # seconds a left-open cursor may take to close when its engine closes
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
@@ -103,9 +104,24 @@ class Session:
             self.writer.write(data)
             await self.writer.drain()
 
+    async def close_cursors_of(self, engine_id):
+        """Closes the cursors a query on the engine opened and the client
+        left open: each holds one of the engine's connections, and a pool
+        may wait for every connection before it closes (asyncpg does)."""
+        for oid, o in list(self.objects.items()):
+            if o["kind"] == "kursor" and o.get("engine") == engine_id:
+                del self.objects[oid]
+                try:
+                    await asyncio.wait_for(o["obj"].close(), CLOSE_BOUND)
+                except Exception:
+                    pass  # the engine's close ends the connection anyway
+
     async def close_all(self):
         for t in list(self.tasks.values()):
             t.cancel()
+        for oid, o in list(self.objects.items()):
+            if o["kind"] == "engine":
+                await self.close_cursors_of(oid)
         for oid, o in reversed(list(self.objects.items())):
             try:
                 if o["kind"] == "engine":
@@ -182,6 +198,7 @@ async def m_engine_open(s, p):
 async def m_engine_close(s, p):
     o = s.get(need(p, "engine"), "engine")
     del s.objects[p["engine"]]
+    await s.close_cursors_of(p["engine"])
     if o.get("stop_web"):
         await o["stop_web"]()
     await o["obj"].close()
@@ -229,15 +246,13 @@ async def m_query(s, p):
     sql, args, target = need(p, "sql"), params_of(p), need(p, "on")
     o = s.get(target, "engine", "conn", "tx")
     if o["kind"] == "engine":
-        # The engine's query path, which engine.bench times (drivers.py).
-        cols, rows = await o["obj"].query_all(sql, args)
-        cur = AsyncBuffered(cols, rows)
-        lock = asyncio.Lock()
-    else:
-        async with o["lock"]:
-            cur = await o["obj"].query(sql, args)
-        lock = o["lock"]
-    return {"cursor": s.put("kursor", cur, lock=lock), "columns": cur.columns}
+        # The engine's query path, which engine.bench times (drivers.py):
+        # the cursor holds a borrowed connection until it is closed.
+        cur = await o["obj"].query_cursor(sql, args)
+        return {"cursor": s.put("kursor", cur, engine=target), "columns": cur.columns}
+    async with o["lock"]:
+        cur = await o["obj"].query(sql, args)
+    return {"cursor": s.put("kursor", cur, lock=o["lock"]), "columns": cur.columns}
 
 
 async def m_fetch(s, p, how):

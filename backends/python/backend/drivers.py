@@ -4,6 +4,7 @@ sync drivers are written sync and run on a thread pool (see Threaded) so the
 protocol loop never blocks."""
 
 import asyncio
+import collections
 import concurrent.futures
 import contextlib
 import functools
@@ -36,6 +37,8 @@ def type_name(oid):
 class Buffered:
     """A cursor over rows already read from the driver."""
 
+    complete = True  # nothing left on the connection
+
     def __init__(self, columns, rows):
         self.columns = columns
         self._rows = list(rows)
@@ -60,8 +63,15 @@ class Buffered:
     def close(self):
         self._rows = []
 
+    def on_loop(self):
+        """The same rows behind the async cursor methods."""
+        return AsyncBuffered(self.columns, self._rows[self._i:])
+
 
 class AsyncBuffered(Buffered):
+    def on_loop(self):
+        return self
+
     async def fetchone(self):
         return Buffered.fetchone(self)
 
@@ -134,10 +144,14 @@ class Threaded:
             try:
                 r = await asyncio.shield(fut)
             except asyncio.CancelledError:
+                # What the call still returns nobody will hold: give it back.
+                fut.add_done_callback(_discard)
                 if "tid" in where:
                     await loop.run_in_executor(None, _cancel_thread, where["tid"])
                 raise
-            if isinstance(r, (SyncObject, Buffered)):
+            if isinstance(r, Buffered):
+                return r.on_loop()  # rows in memory: fetching needs no thread
+            if isinstance(r, SyncObject):
                 return Threaded(r)
             return r
         return call
@@ -148,7 +162,18 @@ class Threaded:
 
 
 class SyncObject:
-    pass
+    def discard(self):
+        """Called when the caller gave up on the call that returned this
+        object: let go of what it holds (a cursor's borrowed connection, an
+        acquired connection), or the pool keeps it forever."""
+
+
+def _discard(fut):
+    if fut.cancelled() or fut.exception() is not None:
+        return
+    r = fut.result()
+    if isinstance(r, SyncObject):
+        EXECUTOR.submit(r.discard)
 
 
 # The query path of an engine (PROTOCOL.md, engine.bench): borrow a
@@ -158,16 +183,31 @@ class SyncObject:
 # measures what an application runs and nothing cheaper.
 
 class AsyncEngineBase:
-    async def query_all(self, sql, params):
+    async def query_cursor(self, sql, params):
+        """A cursor on a connection borrowed for the cursor's life (as a
+        pool's Query holds one until its rows are closed): a streaming
+        driver streams from an engine too."""
         conn = await self.acquire()
         try:
             cur = await conn.query(sql, params)
-            try:
-                return cur.columns, await cur.fetchall()
+            if not getattr(cur, "complete", False):
+                return AsyncBorrowed(cur, conn)
+            try:  # all read already: the connection goes back at once
+                rows = await cur.fetchall()
             finally:
                 await cur.close()
-        finally:
+        except BaseException:
             await conn.release()
+            raise
+        await conn.release()
+        return AsyncBuffered(cur.columns, rows)
+
+    async def query_all(self, sql, params):
+        cur = await self.query_cursor(sql, params)
+        try:
+            return cur.columns, await cur.fetchall()
+        finally:
+            await cur.close()
 
     async def bench(self, sql, n):
         out = []
@@ -182,16 +222,28 @@ class SyncEngineBase(SyncObject):
     """The sync twin: query_all and bench run on one EXECUTOR thread each
     (Threaded), so the timed code is the driver's, not the thread hop."""
 
-    def query_all(self, sql, params):
+    def query_cursor(self, sql, params):
         conn = self.acquire()
         try:
             cur = conn.query(sql, params)
+            if not getattr(cur, "complete", False):
+                return Borrowed(cur, conn)
             try:
-                return cur.columns, cur.fetchall()
+                rows = cur.fetchall()
             finally:
                 cur.close()
-        finally:
+        except BaseException:
             conn.release()
+            raise
+        conn.release()
+        return Buffered(cur.columns, rows)
+
+    def query_all(self, sql, params):
+        cur = self.query_cursor(sql, params)
+        try:
+            return cur.columns, cur.fetchall()
+        finally:
+            cur.close()
 
     def bench(self, sql, n):
         out = []
@@ -200,6 +252,50 @@ class SyncEngineBase(SyncObject):
             self.query_all(sql, [])
             out.append(time.perf_counter_ns() - t0)
         return out
+
+
+class Borrowed(SyncObject):
+    """An engine's cursor: closing it gives its connection back."""
+
+    def __init__(self, cur, conn):
+        self.cur, self.conn, self.columns = cur, conn, cur.columns
+
+    def fetchone(self):
+        return self.cur.fetchone()
+
+    def fetchmany(self, n):
+        return self.cur.fetchmany(n)
+
+    def fetchall(self):
+        return self.cur.fetchall()
+
+    def close(self):
+        try:
+            self.cur.close()
+        finally:
+            self.conn.release()
+
+    discard = close
+
+
+class AsyncBorrowed:
+    def __init__(self, cur, conn):
+        self.cur, self.conn, self.columns = cur, conn, cur.columns
+
+    async def fetchone(self):
+        return await self.cur.fetchone()
+
+    async def fetchmany(self, n):
+        return await self.cur.fetchmany(n)
+
+    async def fetchall(self):
+        return await self.cur.fetchall()
+
+    async def close(self):
+        try:
+            await self.cur.close()
+        finally:
+            await self.conn.release()
 
 
 def _format_many(sql, rows):
@@ -260,9 +356,7 @@ class PsycopgAsyncConn:
 
     async def query(self, sql, params):
         q, p = to_format(sql, params)
-        cur = self.c.cursor()
-        await cur.execute(q, p)
-        return PsycopgAsyncCursor(cur)
+        return await PsycopgAsyncCursor.open(self.c.cursor(), q, p)
 
     async def begin(self):
         t = self.c.transaction()
@@ -287,28 +381,78 @@ class PsycopgAsyncTx:
         await self.t.__aexit__(type(exc), exc, None)
 
 
+# psycopg reads a result as the server sends it (Cursor.stream, libpq's
+# chunked-rows mode): a cursor holds one chunk, never the whole result, so
+# FetchMany streams. A plain execute() would buffer every row client-side.
+STREAM_ROWS = 1000
+
+
+def _stream_ended(err):
+    """stream() raises this once a statement without rows (a command) has
+    run: no error, a result without columns."""
+    return str(err).startswith("the operation in stream() didn't produce a result")
+
+
+def _described(pgconn):
+    """The columns of an empty result: stream() keeps none when no row came,
+    so ask the server to describe the statement just run (libpq's unnamed
+    statement, alive until the next one)."""
+    r = pgconn.describe_prepared(b"")
+    return [{"name": r.fname(i).decode(), "type": type_name(r.ftype(i))} for i in range(r.nfields)]
+
+
 class PsycopgAsyncCursor:
-    def __init__(self, cur):
-        self.cur = cur
-        self.columns = _columns_from_description(cur.description)
+    """The first chunk is read at once: it brings the columns and any
+    error, and a result that fits in it is complete (its connection can go
+    back to the pool before the caller fetches)."""
+
+    def __init__(self, cur, rows, pending, columns):
+        self.cur, self.rows, self.columns = cur, rows, columns
+        self.pending = collections.deque(pending)
+        self.complete = rows is None
+
+    @classmethod
+    async def open(cls, cur, q, p):
+        import psycopg
+        rows, pending = cur.stream(q, p, size=STREAM_ROWS), []
+        try:
+            async for r in rows:
+                pending.append(r)
+                if len(pending) > STREAM_ROWS:
+                    return cls(cur, rows, pending, _columns_from_description(cur.description))
+        except psycopg.ProgrammingError as err:
+            if not _stream_ended(err):
+                raise
+            return cls(cur, None, [], [])
+        if pending:
+            return cls(cur, None, pending, _columns_from_description(cur.description))
+        # libpq blocks: off the event loop (no one else uses this connection now).
+        return cls(cur, None, [], await asyncio.to_thread(_described, cur.connection.pgconn))
 
     async def fetchone(self):
-        if self.cur.description is None:
+        if self.pending:
+            return list(self.pending.popleft())
+        if self.rows is None:
             return None
-        r = await self.cur.fetchone()
-        return list(r) if r is not None else None
+        r = await anext(self.rows, None)
+        if r is None:
+            self.rows = None
+            return None
+        return list(r)
 
     async def fetchmany(self, n):
-        if self.cur.description is None:
-            return []
-        return [list(r) for r in await self.cur.fetchmany(n)]
+        out = []
+        while len(out) < n and (r := await self.fetchone()) is not None:
+            out.append(r)
+        return out
 
     async def fetchall(self):
-        if self.cur.description is None:
-            return []
-        return [list(r) for r in await self.cur.fetchall()]
+        return await self.fetchmany(float("inf"))
 
     async def close(self):
+        if self.rows is not None:
+            await self.rows.aclose()  # psycopg cancels the rest and drains it
+            self.rows = None
         await self.cur.close()
 
 
@@ -350,10 +494,7 @@ class PsycopgSyncConn(SyncObject):
 
     def query(self, sql, params):
         q, p = to_format(sql, params)
-        cur = self.c.cursor()
-        with cancellable(self.c.cancel_safe):
-            cur.execute(q, p)
-        return PsycopgSyncCursor(cur)
+        return PsycopgSyncCursor.open(self.c, q, p)
 
     def begin(self):
         t = self.c.transaction()
@@ -362,6 +503,8 @@ class PsycopgSyncConn(SyncObject):
 
     def release(self):
         self.engine.pool.putconn(self.c)
+
+    discard = release
 
 
 class PsycopgSyncTx(SyncObject):
@@ -379,24 +522,60 @@ class PsycopgSyncTx(SyncObject):
 
 
 class PsycopgSyncCursor(SyncObject):
-    def __init__(self, cur):
-        self.cur = cur
-        self.columns = _columns_from_description(cur.description)
+    """PsycopgAsyncCursor's sync twin (see there)."""
+
+    def __init__(self, conn, cur, rows, pending, columns):
+        self.conn, self.cur, self.rows, self.columns = conn, cur, rows, columns
+        self.pending = collections.deque(pending)
+        self.complete = rows is None
+
+    @classmethod
+    def open(cls, conn, q, p):
+        import psycopg
+        cur = conn.cursor()
+        rows, pending = cur.stream(q, p, size=STREAM_ROWS), []
+        try:
+            with cancellable(conn.cancel_safe):
+                for r in rows:
+                    pending.append(r)
+                    if len(pending) > STREAM_ROWS:
+                        return cls(conn, cur, rows, pending, _columns_from_description(cur.description))
+        except psycopg.ProgrammingError as err:
+            if not _stream_ended(err):
+                raise
+            return cls(conn, cur, None, [], [])
+        if pending:
+            return cls(conn, cur, None, pending, _columns_from_description(cur.description))
+        return cls(conn, cur, None, [], _described(conn.pgconn))
 
     def fetchone(self):
-        if self.cur.description is None:
+        if self.pending:
+            return list(self.pending.popleft())
+        if self.rows is None:
             return None
-        r = self.cur.fetchone()
-        return list(r) if r is not None else None
+        with cancellable(self.conn.cancel_safe):
+            r = next(self.rows, None)
+        if r is None:
+            self.rows = None
+            return None
+        return list(r)
 
     def fetchmany(self, n):
-        return [list(r) for r in self.cur.fetchmany(n)] if self.cur.description is not None else []
+        out = []
+        while len(out) < n and (r := self.fetchone()) is not None:
+            out.append(r)
+        return out
 
     def fetchall(self):
-        return [list(r) for r in self.cur.fetchall()] if self.cur.description is not None else []
+        return self.fetchmany(float("inf"))
 
     def close(self):
+        if self.rows is not None:
+            self.rows.close()  # psycopg cancels the rest and drains it
+            self.rows = None
         self.cur.close()
+
+    discard = close
 
 
 class PsycopgSyncEngine(SyncEngineBase):
@@ -589,6 +768,8 @@ class SASyncConn(SyncObject):
     def release(self):
         self.c.close()
 
+    discard = release
+
 
 class SASyncTx(SyncObject):
     def __init__(self, conn):
@@ -703,7 +884,13 @@ class AsyncpgEngine(AsyncEngineBase):
             return {"dialect": "", "is_async": True, "pool_class": qualname(self.pool), "connection_class": qualname(real)}
 
     async def close(self):
-        await self.pool.close()
+        # Pool.close() waits for every connection to be released; a
+        # connection whose statement the server never answers would hold
+        # it forever, so after a bound the pool is terminated instead.
+        try:
+            await asyncio.wait_for(self.pool.close(), 10)
+        except (asyncio.TimeoutError, TimeoutError):
+            self.pool.terminate()
 
 
 # ---------------------------------------------------------------- registry

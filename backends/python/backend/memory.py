@@ -8,7 +8,12 @@ class Unsupported(Exception):
 
 def read(reset_peak=False, status="/proc/self/status", clear_refs="/proc/self/clear_refs"):
     """{"rss_bytes", "peak_rss_bytes"} now; with reset_peak a new peak
-    period starts after the reading (writing 5 to clear_refs resets VmHWM)."""
+    period starts after the reading (writing 5 to clear_refs resets VmHWM).
+    Before a reset, memory freed but still resident is given back first:
+    else a driver that buffers a result could fill memory an earlier one
+    freed, and its growth would not show."""
+    if reset_peak:
+        _give_back()
     try:
         with open(status) as f:
             fields = dict(line.split(":", 1) for line in f if ":" in line)
@@ -30,3 +35,13 @@ def _kb(field):
     if unit != "kB":
         raise ValueError(f"unit {unit!r}")
     return int(n) * 1024
+
+
+def _give_back():
+    import ctypes
+    import gc
+    gc.collect()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)  # glibc: free pages back to the kernel
+    except (OSError, AttributeError):
+        pass  # not glibc: the reading is only less tight

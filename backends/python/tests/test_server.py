@@ -6,7 +6,7 @@ import json
 import unittest
 
 from backend import __main__ as server
-from backend.drivers import AsyncEngineBase, SyncEngineBase, Threaded
+from backend.drivers import AsyncBuffered, AsyncEngineBase, SyncEngineBase, Threaded
 
 
 class DuplicateIdInFlight(unittest.TestCase):
@@ -134,6 +134,9 @@ class BenchTimesTheQueryPath(unittest.TestCase):
             e.calls.log.clear()
             q = await server.m_query(s, {"on": eid, "sql": "SELECT 1"})
             self.assertEqual(q["columns"], FakeCursor.columns)
+            self.assertEqual(e.calls.log, ONE_RUN[:2], "the connection stays borrowed while the cursor is open")
+            await server.m_fetch(s, {"cursor": q["cursor"]}, "all")
+            await server.m_cursor_close(s, {"cursor": q["cursor"]})
             self.assertEqual(e.calls.log, ONE_RUN, "query on an engine runs the same path")
         asyncio.run(run())
 
@@ -145,21 +148,46 @@ class BenchTimesTheQueryPath(unittest.TestCase):
             self.assertEqual(len(r["durations_ns"]), 2)
             self.assertEqual(e.calls.log, ONE_RUN * 2)
             e.calls.log.clear()
-            await server.m_query(s, {"on": eid, "sql": "SELECT 1"})
+            q = await server.m_query(s, {"on": eid, "sql": "SELECT 1"})
+            await server.m_fetch(s, {"cursor": q["cursor"]}, "all")
+            await server.m_cursor_close(s, {"cursor": q["cursor"]})
             self.assertEqual(e.calls.log, ONE_RUN)
         asyncio.run(run())
 
+    def test_complete_result_gives_its_connection_back_at_once(self):
+        # A result read whole with the query (a buffering driver, or a
+        # streamed one that fit in its first chunk) holds no connection.
+        async def run():
+            e = AsyncEngine()
+
+            async def query(sql, params):
+                e.calls.log.append(("query", sql, tuple(params)))
+                return AsyncBuffered(FakeCursor.columns, [[1]])
+            conn = AsyncConn(e.calls)
+            conn.query = query
+
+            async def acquire():
+                e.calls.log.append("acquire")
+                return conn
+            e.acquire = acquire
+            s, eid = self._session_with(e)
+            q = await server.m_query(s, {"on": eid, "sql": "SELECT 1"})
+            self.assertEqual(e.calls.log, ["acquire", ("query", "SELECT 1", ()), "release"])
+            rows = await server.m_fetch(s, {"cursor": q["cursor"]}, "all")
+            self.assertEqual(len(rows["rows"]), 1)
+        asyncio.run(run())
+
     def test_query_and_bench_share_one_function(self):
-        # Both handlers reach the engine through query_all: replacing it
-        # changes what both run.
+        # Both handlers reach the engine through query_cursor: replacing
+        # it changes what both run.
         async def run():
             e = AsyncEngine()
             seen = []
 
-            async def query_all(sql, params):
+            async def query_cursor(sql, params):
                 seen.append(sql)
-                return [], []
-            e.query_all = query_all
+                return AsyncCursor(e.calls)
+            e.query_cursor = query_cursor
             s, eid = self._session_with(e)
             await server.m_query(s, {"on": eid, "sql": "A"})
             await server.m_engine_bench(s, {"engine": eid, "sql": "B", "n": 2})
