@@ -154,6 +154,25 @@ type Introspection struct {
 	ConnectionClass string `json:"connection_class"`
 }
 
+// streamKey marks a context whose Query results the caller reads in batches.
+type streamKey struct{}
+
+// Streaming marks ctx for a Query whose result the caller will read in
+// batches, too large to hold: an adapter whose driver streams only when
+// asked (a server-side cursor, a fetch size, a streaming call) uses that
+// facility for it, as an application reading a large result would. Other
+// queries take the driver's ordinary path. Adapters that always stream
+// may ignore it.
+func Streaming(ctx context.Context) context.Context {
+	return context.WithValue(ctx, streamKey{}, true)
+}
+
+// IsStreaming reports whether ctx was marked by Streaming.
+func IsStreaming(ctx context.Context) bool {
+	v, _ := ctx.Value(streamKey{}).(bool)
+	return v
+}
+
 // ErrNotSupported is returned by an operation the adapter cannot perform.
 var ErrNotSupported = errors.New("not supported by this adapter")
 

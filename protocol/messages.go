@@ -160,8 +160,16 @@ type RowCountResult struct {
 	RowCount int64 `json:"rowcount"`
 }
 
-// QueryParams opens a cursor; same keys as ExecuteParams.
-type QueryParams = ExecuteParams
+// QueryParams opens a cursor: ExecuteParams' keys, and stream.
+type QueryParams struct {
+	On     string            `json:"on"`
+	SQL    string            `json:"sql"`
+	Params []json.RawMessage `json:"params" pgwc:"optional"`
+	// Stream: the caller reads the result in batches and it may be too
+	// large to hold (adapter.Streaming): use the driver's streaming
+	// facility if it has one that must be asked for.
+	Stream bool `json:"stream,omitempty" pgwc:"optional"`
+}
 
 // Column is a result column: its name and server type name.
 type Column struct {

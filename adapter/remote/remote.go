@@ -301,7 +301,7 @@ func (q querier) Query(ctx context.Context, sql string, args ...any) (adapter.Ro
 		return nil, err
 	}
 	var r protocol.QueryResult
-	if err := q.b.call(ctx, protocol.MethodQuery, protocol.QueryParams{On: q.id, SQL: sql, Params: params}, &r); err != nil {
+	if err := q.b.call(ctx, protocol.MethodQuery, protocol.QueryParams{On: q.id, SQL: sql, Params: params, Stream: adapter.IsStreaming(ctx)}, &r); err != nil {
 		return nil, err
 	}
 	cols := make([]adapter.Column, len(r.Columns))

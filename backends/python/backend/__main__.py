@@ -244,14 +244,18 @@ async def m_executemany(s, p):
 
 async def m_query(s, p):
     sql, args, target = need(p, "sql"), params_of(p), need(p, "on")
+    stream = p.get("stream", False)
+    if not isinstance(stream, bool):
+        raise Fail("protocol", f"stream: want true or false, got {stream!r}")
     o = s.get(target, "engine", "conn", "tx")
     if o["kind"] == "engine":
         # The engine's query path, which engine.bench times (drivers.py):
-        # the cursor holds a borrowed connection until it is closed.
-        cur = await o["obj"].query_cursor(sql, args)
+        # a cursor left with rows to read holds its borrowed connection
+        # until it is closed.
+        cur = await o["obj"].query_cursor(sql, args, stream)
         return {"cursor": s.put("kursor", cur, engine=target), "columns": cur.columns}
     async with o["lock"]:
-        cur = await o["obj"].query(sql, args)
+        cur = await o["obj"].query(sql, args, stream)
     return {"cursor": s.put("kursor", cur, lock=o["lock"]), "columns": cur.columns}
 
 

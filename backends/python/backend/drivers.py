@@ -183,13 +183,13 @@ def _discard(fut):
 # measures what an application runs and nothing cheaper.
 
 class AsyncEngineBase:
-    async def query_cursor(self, sql, params):
+    async def query_cursor(self, sql, params, stream=False):
         """A cursor on a connection borrowed for the cursor's life (as a
         pool's Query holds one until its rows are closed): a streaming
         driver streams from an engine too."""
         conn = await self.acquire()
         try:
-            cur = await conn.query(sql, params)
+            cur = await conn.query(sql, params, stream)
             if not getattr(cur, "complete", False):
                 return AsyncBorrowed(cur, conn)
             try:  # all read already: the connection goes back at once
@@ -222,10 +222,10 @@ class SyncEngineBase(SyncObject):
     """The sync twin: query_all and bench run on one EXECUTOR thread each
     (Threaded), so the timed code is the driver's, not the thread hop."""
 
-    def query_cursor(self, sql, params):
+    def query_cursor(self, sql, params, stream=False):
         conn = self.acquire()
         try:
-            cur = conn.query(sql, params)
+            cur = conn.query(sql, params, stream)
             if not getattr(cur, "complete", False):
                 return Borrowed(cur, conn)
             try:
@@ -354,9 +354,13 @@ class PsycopgAsyncConn:
             await cur.executemany(q, rs)
             return cur.rowcount
 
-    async def query(self, sql, params):
+    async def query(self, sql, params, stream=False):
         q, p = to_format(sql, params)
-        return await PsycopgAsyncCursor.open(self.c.cursor(), q, p)
+        if stream:
+            return await PsycopgAsyncStream.open(self.c.cursor(), q, p)
+        cur = self.c.cursor()
+        await cur.execute(q, p)
+        return PsycopgAsyncCursor(cur)
 
     async def begin(self):
         t = self.c.transaction()
@@ -381,10 +385,68 @@ class PsycopgAsyncTx:
         await self.t.__aexit__(type(exc), exc, None)
 
 
-# psycopg reads a result as the server sends it (Cursor.stream, libpq's
-# chunked-rows mode): a cursor holds one chunk, never the whole result, so
-# FetchMany streams. A plain execute() would buffer every row client-side.
+# psycopg's ordinary path (execute on a client-side cursor) receives the
+# whole result before it returns: right for the usual small result, and
+# what engine.bench times. Asked to stream (PROTOCOL.md `query`), the
+# adapter reads the result as the server sends it (Cursor.stream, libpq's
+# chunked-rows mode): a cursor then holds one chunk, never the whole result.
 STREAM_ROWS = 1000
+
+
+class PsycopgAsyncCursor:
+    """A result psycopg has received whole (execute)."""
+
+    complete = True
+
+    def __init__(self, cur):
+        self.cur = cur
+        self.columns = _columns_from_description(cur.description)
+
+    async def fetchone(self):
+        if self.cur.description is None:
+            return None
+        r = await self.cur.fetchone()
+        return list(r) if r is not None else None
+
+    async def fetchmany(self, n):
+        if self.cur.description is None:
+            return []
+        return [list(r) for r in await self.cur.fetchmany(n)]
+
+    async def fetchall(self):
+        if self.cur.description is None:
+            return []
+        return [list(r) for r in await self.cur.fetchall()]
+
+    async def close(self):
+        await self.cur.close()
+
+
+class PsycopgSyncCursor(SyncObject):
+    """A result psycopg has received whole (execute)."""
+
+    complete = True
+
+    def __init__(self, cur):
+        self.cur = cur
+        self.columns = _columns_from_description(cur.description)
+
+    def fetchone(self):
+        if self.cur.description is None:
+            return None
+        r = self.cur.fetchone()
+        return list(r) if r is not None else None
+
+    def fetchmany(self, n):
+        return [list(r) for r in self.cur.fetchmany(n)] if self.cur.description is not None else []
+
+    def fetchall(self):
+        return [list(r) for r in self.cur.fetchall()] if self.cur.description is not None else []
+
+    def close(self):
+        self.cur.close()
+
+    discard = close
 
 
 def _stream_ended(err):
@@ -401,7 +463,7 @@ def _described(pgconn):
     return [{"name": r.fname(i).decode(), "type": type_name(r.ftype(i))} for i in range(r.nfields)]
 
 
-class PsycopgAsyncCursor:
+class PsycopgAsyncStream:
     """The first chunk is read at once: it brings the columns and any
     error, and a result that fits in it is complete (its connection can go
     back to the pool before the caller fetches)."""
@@ -492,9 +554,14 @@ class PsycopgSyncConn(SyncObject):
             cur.executemany(q, rs)
             return cur.rowcount
 
-    def query(self, sql, params):
+    def query(self, sql, params, stream=False):
         q, p = to_format(sql, params)
-        return PsycopgSyncCursor.open(self.c, q, p)
+        if stream:
+            return PsycopgSyncStream.open(self.c, q, p)
+        cur = self.c.cursor()
+        with cancellable(self.c.cancel_safe):
+            cur.execute(q, p)
+        return PsycopgSyncCursor(cur)
 
     def begin(self):
         t = self.c.transaction()
@@ -521,8 +588,8 @@ class PsycopgSyncTx(SyncObject):
         self.t.__exit__(type(exc), exc, None)
 
 
-class PsycopgSyncCursor(SyncObject):
-    """PsycopgAsyncCursor's sync twin (see there)."""
+class PsycopgSyncStream(SyncObject):
+    """PsycopgAsyncStream's sync twin (see there)."""
 
     def __init__(self, conn, cur, rows, pending, columns):
         self.conn, self.cur, self.rows, self.columns = conn, cur, rows, columns
@@ -618,6 +685,7 @@ def _row(r):
 
 def _sa_columns(result):
     names = list(result.keys())
+    result = getattr(result, "_real_result", result)  # an AsyncResult's CursorResult
     desc = None
     try:
         desc = result.cursor.description if result.cursor is not None else None
@@ -661,9 +729,19 @@ class SAAsyncConn:
         await self._end()
         return n
 
-    async def query(self, sql, params):
+    async def query(self, sql, params, stream=False):
         from sqlalchemy import text
         q, p = to_named(sql, params)
+        if stream:
+            # A server-side cursor (psycopg's named cursor), as
+            # AsyncConnection.stream() gives an application.
+            try:
+                r = await self.c.stream(text(q), p)
+            except BaseException:
+                if self.tx is None and self.c.in_transaction():
+                    await self.c.rollback()
+                raise
+            return SAAsyncStream(self, r)
         r = await self._run(text(q), p)
         if not r.returns_rows:
             await self._end()
@@ -679,6 +757,33 @@ class SAAsyncConn:
 
     async def release(self):
         await self.c.close()
+
+
+class SAAsyncStream:
+    """Rows of a server-side cursor, a batch at a time; closing it ends the
+    statement's transaction as the adapter's other statements end theirs."""
+
+    complete = False
+
+    def __init__(self, conn, result):
+        self.conn, self.r = conn, result
+        self.columns = _sa_columns(result)
+
+    async def fetchone(self):
+        r = await self.r.fetchone()
+        return _row(r) if r is not None else None
+
+    async def fetchmany(self, n):
+        return [_row(x) for x in await self.r.fetchmany(n)]
+
+    async def fetchall(self):
+        return [_row(x) for x in await self.r.fetchall()]
+
+    async def close(self):
+        try:
+            await self.r.close()
+        finally:
+            await self.conn._end()
 
 
 class SAAsyncTx:
@@ -722,10 +827,10 @@ class SASyncConn(SyncObject):
     def __init__(self, engine, conn):
         self.engine, self.c, self.tx = engine, conn, None
 
-    def _run(self, stmt, params):
+    def _run(self, stmt, params, options=None):
         try:
             with cancellable(lambda: self.c.connection.driver_connection.cancel_safe()):
-                return self.c.execute(stmt, params)
+                return self.c.execute(stmt, params, execution_options=options or {})
         except BaseException:
             if self.tx is None and self.c.in_transaction():
                 self.c.rollback()
@@ -749,9 +854,13 @@ class SASyncConn(SyncObject):
         self._end()
         return n
 
-    def query(self, sql, params):
+    def query(self, sql, params, stream=False):
         from sqlalchemy import text
         q, p = to_named(sql, params)
+        if stream:
+            # A server-side cursor (psycopg's named cursor), as
+            # execution_options(stream_results=True) gives an application.
+            return SASyncStream(self, self._run(text(q), p, {"stream_results": True, "max_row_buffer": 1000}))
         r = self._run(text(q), p)
         if not r.returns_rows:
             self._end()
@@ -769,6 +878,34 @@ class SASyncConn(SyncObject):
         self.c.close()
 
     discard = release
+
+
+class SASyncStream(SyncObject):
+    """SAAsyncStream's sync twin."""
+
+    complete = False
+
+    def __init__(self, conn, result):
+        self.conn, self.r = conn, result
+        self.columns = _sa_columns(result)
+
+    def fetchone(self):
+        r = self.r.fetchone()
+        return _row(r) if r is not None else None
+
+    def fetchmany(self, n):
+        return [_row(x) for x in self.r.fetchmany(n)]
+
+    def fetchall(self):
+        return [_row(x) for x in self.r.fetchall()]
+
+    def close(self):
+        try:
+            self.r.close()
+        finally:
+            self.conn._end()
+
+    discard = close
 
 
 class SASyncTx(SyncObject):
@@ -828,7 +965,7 @@ class AsyncpgConn:
         await self.c.executemany(sql, rows)
         return -1  # asyncpg's executemany reports no row count
 
-    async def query(self, sql, params):
+    async def query(self, sql, params, stream=False):
         # Through the statement cache asyncpg's own fetch() uses: the public
         # prepare() bypasses it, which would cost every query a Parse round
         # trip no asyncpg application pays (the columns' types need the
@@ -836,6 +973,8 @@ class AsyncpgConn:
         prepare = getattr(self.c, "_prepare", None)
         stmt = await (prepare(sql, use_cache=True) if prepare else self.c.prepare(sql))
         cols = [{"name": a.name, "type": a.type.name} for a in stmt.get_attributes()]
+        if stream:
+            return await AsyncpgStream.open(self.c, stmt, params, cols)
         rows = await stmt.fetch(*params)
         return AsyncBuffered(cols, [list(r.values()) for r in rows])
 
@@ -846,6 +985,55 @@ class AsyncpgConn:
 
     async def release(self):
         await self.engine.pool.release(self.c)
+
+
+class AsyncpgStream:
+    """asyncpg's cursor (PreparedStatement.cursor), which only runs inside a
+    transaction: outside one the adapter opens one for it, ended when the
+    cursor is closed, as an application streaming with asyncpg does."""
+
+    complete = False
+
+    def __init__(self, cur, tx, cols):
+        self.cur, self.tx, self.columns, self.done = cur, tx, cols, False
+
+    @classmethod
+    async def open(cls, conn, stmt, params, cols):
+        tx = None
+        if not conn.is_in_transaction():
+            tx = conn.transaction()
+            await tx.start()
+        try:
+            return cls(await stmt.cursor(*params), tx, cols)
+        except BaseException:
+            if tx is not None:
+                await tx.rollback()
+            raise
+
+    async def fetchone(self):
+        r = None if self.done else await self.cur.fetchrow()
+        self.done = r is None
+        return list(r.values()) if r is not None else None
+
+    async def fetchmany(self, n):
+        rows = [] if self.done else await self.cur.fetch(n)
+        self.done = len(rows) < n
+        return [list(r.values()) for r in rows]
+
+    async def fetchall(self):
+        out = []
+        while batch := await self.fetchmany(1000):
+            out.extend(batch)
+        return out
+
+    async def close(self):
+        if self.tx is None:
+            return
+        tx, self.tx = self.tx, None
+        try:
+            await tx.commit()
+        except Exception:
+            await tx.rollback()  # the statement failed: its error was reported
 
 
 class AsyncpgTx:

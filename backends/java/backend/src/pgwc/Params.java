@@ -43,7 +43,7 @@ final class Params {
         METHODS.put("engine.bench", new Field[] {engine, req("sql", Kind.STRING), req("n", Kind.INT)});
         Field[] statement = {req("on", Kind.STRING), req("sql", Kind.STRING), opt("params", Kind.VALUES)};
         METHODS.put("execute", statement);
-        METHODS.put("query", statement);
+        METHODS.put("query", new Field[] {req("on", Kind.STRING), req("sql", Kind.STRING), opt("params", Kind.VALUES), opt("stream", Kind.BOOL)});
         METHODS.put("executemany", new Field[] {req("on", Kind.STRING), req("sql", Kind.STRING), req("rows", Kind.ROWS)});
         METHODS.put("cursor.fetchone", new Field[] {cursor});
         METHODS.put("cursor.fetchmany", new Field[] {cursor, req("n", Kind.INT)});

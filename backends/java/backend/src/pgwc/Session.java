@@ -688,7 +688,7 @@ final class Session implements Runnable {
         List<Object> none = List.of();
         for (int i = 0; i < d.length && !c.done(); i++) {
             long t0 = System.nanoTime();
-            Cursor cur = engineQuery(e, sql, none, c);
+            Cursor cur = engineQuery(e, sql, none, c, false);
             cur.fetchAll();
             cur.close();
             d[i] = System.nanoTime() - t0;
@@ -701,14 +701,46 @@ final class Session implements Runnable {
         return r;
     }
 
-    /** query on an engine: a pooled connection, held by the cursor until its rows end or it closes. */
-    private static Cursor engineQuery(EngineObj e, String sql, List<Object> params, Call c) throws Exception {
+    /** Rows per fetch when asked to stream (PROTOCOL.md query, "stream"). */
+    private static final int STREAM_FETCH_SIZE = 1000;
+
+    /**
+     * query on an engine: a pooled connection, held by the cursor until its rows end or it
+     * closes. Asked to stream, the statement runs in a transaction of its own with a fetch
+     * size, the only way pgjdbc reads a result in batches (a JDBC application streaming a
+     * large result does the same); the cursor's end commits it.
+     */
+    private static Cursor engineQuery(EngineObj e, String sql, List<Object> params, Call c, boolean stream) throws Exception {
         Connection conn = e.source.borrow(c);
         try {
-            return Statements.query(conn, sql, params, c, () -> e.source.release(conn));
+            if (!stream) {
+                return Statements.query(conn, sql, params, c, () -> e.source.release(conn), 0);
+            }
+            conn.setAutoCommit(false);
+            return Statements.query(conn, sql, params, c, () -> {
+                endStreamTx(conn);
+                e.source.release(conn);
+            }, STREAM_FETCH_SIZE);
         } catch (Exception | Error ex) {
+            endStreamTx(conn);
             e.source.release(conn);
             throw ex;
+        }
+    }
+
+    /** Ends the transaction a streamed query ran in (if any) and restores autocommit. */
+    private static void endStreamTx(Connection conn) {
+        try {
+            if (!conn.getAutoCommit()) {
+                try {
+                    conn.commit();
+                } catch (SQLException failed) {
+                    conn.rollback(); // the statement's own error was reported
+                }
+                conn.setAutoCommit(true);
+            }
+        } catch (SQLException ignored) {
+            // a broken connection: the pool discards it
         }
     }
 
@@ -756,15 +788,17 @@ final class Session implements Runnable {
     private ObjectNode query(Call c, JsonNode p) throws Exception {
         String sql = p.get("sql").textValue();
         List<Object> params = Values.decodeList(p.get("params"), "parameter");
+        boolean stream = p.path("stream").asBoolean(false);
         Obj o = get(p.get("on").textValue(), EngineObj.class, ConnObj.class, TxObj.class);
         Cursor cur;
         CursorObj k;
         if (o instanceof EngineObj e) {
-            cur = engineQuery(e, sql, params, c);
+            cur = engineQuery(e, sql, params, c, stream);
             k = new CursorObj(cur, null, e, new SerialQueue(executor));
         } else {
             ConnObj co = connOf(o);
-            cur = Statements.query(co.conn, sql, params, c, null);
+            // Inside a transaction pgjdbc can fetch in batches; outside one it cannot.
+            cur = Statements.query(co.conn, sql, params, c, null, stream && co.tx != null ? STREAM_FETCH_SIZE : 0);
             k = new CursorObj(cur, co, co.engine, co.queue);
             co.cursors.add(k);
         }

@@ -85,12 +85,19 @@ final class Statements {
         }
     }
 
-    /** Runs sql and returns a cursor over its first result; onEnd runs when the cursor ends. */
-    static Cursor query(Connection c, String sql, List<Object> params, Call call, Runnable onEnd) throws SQLException {
+    /**
+     * Runs sql and returns a cursor over its first result; onEnd runs when the cursor ends.
+     * fetchSize above 0 has pgjdbc fetch the rows that many at a time through a portal
+     * (it does so only outside autocommit, which the caller arranges).
+     */
+    static Cursor query(Connection c, String sql, List<Object> params, Call call, Runnable onEnd, int fetchSize) throws SQLException {
         Placeholders.Converted q = Placeholders.convert(sql);
         q.check(params.size());
         PreparedStatement ps = c.prepareStatement(q.sql());
         try {
+            if (fetchSize > 0) {
+                ps.setFetchSize(fetchSize);
+            }
             bind(ps, q, params, c);
             boolean isResult = run(ps, call);
             return new Cursor(ps, isResult ? ps.getResultSet() : null, onEnd);
