@@ -685,7 +685,8 @@ def _row(r):
 
 def _sa_columns(result):
     names = list(result.keys())
-    result = getattr(result, "_real_result", result)  # an AsyncResult's CursorResult
+    if getattr(result, "cursor", None) is None:
+        result = getattr(result, "_real_result", result)  # an AsyncResult's CursorResult
     desc = None
     try:
         desc = result.cursor.description if result.cursor is not None else None

@@ -66,8 +66,8 @@ class AsyncConn:
     def __init__(self, calls):
         self.calls = calls
 
-    async def query(self, sql, params):
-        self.calls.log.append(("query", sql, tuple(params)))
+    async def query(self, sql, params, stream=False):
+        self.calls.log.append(("query", sql, tuple(params)) + (("stream",) if stream else ()))
         return AsyncCursor(self.calls)
 
     async def release(self):
@@ -96,8 +96,8 @@ class SyncConn:
     def __init__(self, calls):
         self.calls = calls
 
-    def query(self, sql, params):
-        self.calls.log.append(("query", sql, tuple(params)))
+    def query(self, sql, params, stream=False):
+        self.calls.log.append(("query", sql, tuple(params)) + (("stream",) if stream else ()))
         return SyncCursor(self.calls)
 
     def release(self):
@@ -160,7 +160,7 @@ class BenchTimesTheQueryPath(unittest.TestCase):
         async def run():
             e = AsyncEngine()
 
-            async def query(sql, params):
+            async def query(sql, params, stream=False):
                 e.calls.log.append(("query", sql, tuple(params)))
                 return AsyncBuffered(FakeCursor.columns, [[1]])
             conn = AsyncConn(e.calls)
@@ -177,6 +177,23 @@ class BenchTimesTheQueryPath(unittest.TestCase):
             self.assertEqual(len(rows["rows"]), 1)
         asyncio.run(run())
 
+    def test_stream_is_passed_on_and_checked(self):
+        # PROTOCOL.md query: "stream": true reaches the adapter's query;
+        # anything but a boolean is a protocol error; bench never streams.
+        async def run():
+            e = AsyncEngine()
+            s, eid = self._session_with(e)
+            q = await server.m_query(s, {"on": eid, "sql": "SELECT 1", "stream": True})
+            self.assertEqual(e.calls.log[:2], ["acquire", ("query", "SELECT 1", (), "stream")])
+            await server.m_cursor_close(s, {"cursor": q["cursor"]})
+            with self.assertRaises(server.Fail) as caught:
+                await server.m_query(s, {"on": eid, "sql": "SELECT 1", "stream": "yes"})
+            self.assertEqual(caught.exception.category, "protocol")
+            e.calls.log.clear()
+            await server.m_engine_bench(s, {"engine": eid, "sql": "SELECT 1", "n": 1})
+            self.assertEqual(e.calls.log, ONE_RUN)
+        asyncio.run(run())
+
     def test_query_and_bench_share_one_function(self):
         # Both handlers reach the engine through query_cursor: replacing
         # it changes what both run.
@@ -184,7 +201,7 @@ class BenchTimesTheQueryPath(unittest.TestCase):
             e = AsyncEngine()
             seen = []
 
-            async def query_cursor(sql, params):
+            async def query_cursor(sql, params, stream=False):
                 seen.append(sql)
                 return AsyncCursor(e.calls)
             e.query_cursor = query_cursor
