@@ -26,7 +26,14 @@ var _ = harness.ForEachAdapter("Edge cases: coexistence", Label("transactions"),
 		obs := harness.Observe(ctx)
 		table := harness.NewTable(ctx, obs, "coexist", notesColumns)
 		insert := fmt.Sprintf("INSERT INTO %s (id, note) VALUES ($1, $2)", table)
-		ids := func(q adapter.Querier) ([]int64, error) { return idsOf(ctx, q, table) }
+		// Each read is bounded: one engine's open transaction must never
+		// hold the other's reads (or its own engine's), and a correct pair
+		// answers in milliseconds.
+		ids := func(q adapter.Querier) ([]int64, error) {
+			rctx, cancel := context.WithTimeout(ctx, coexistReadBound)
+			defer cancel()
+			return idsOf(rctx, q, table)
+		}
 
 		a, appA := s.Open(ctx, 2)
 		b, appB := other.Open(ctx, 2)
@@ -83,6 +90,9 @@ var _ = harness.ForEachAdapter("Edge cases: coexistence", Label("transactions"),
 		Expect(obs.Notes(ctx, table)).To(Equal(want), "the observer sees every committed row, each written by its own engine")
 	}, SpecTimeout(60*time.Second))
 })
+
+// coexistReadBound bounds each read of the coexistence spec.
+const coexistReadBound = 10 * time.Second
 
 // partner picks the adapter the subject runs next to: of the others
 // selected for this run, the first on a different client stack (the first

@@ -7,6 +7,7 @@ package broken
 
 import (
 	"context"
+	"fmt"
 	"net/url"
 	"strings"
 	"sync"
@@ -59,7 +60,9 @@ type hooks struct {
 	query func(ctx context.Context, q adapter.Querier, sql string, args ...any) (adapter.Rows, error)
 	// serial, when set, lets one caller at a time use the engine: Acquire
 	// holds it until Release, a statement on the engine for its duration.
-	serial *sync.Mutex
+	// A waiting caller still gives up when its context ends, as a pool's
+	// waiters do.
+	serial chan struct{}
 	// info edits the declared Info (a fixture that lies about itself).
 	info func(adapter.Info) adapter.Info
 	// open edits the options the inner adapter opens with.
@@ -234,7 +237,7 @@ func ZeroRowCounts(inner adapter.Adapter) *Adapter {
 // serialises every request): every answer is still right. Breaks FR-008
 // (non-blocking), FR-005 and FR-014 (concurrent requests).
 func Serial(inner adapter.Adapter) *Adapter {
-	return &Adapter{name: "broken-serial", breaks: "FR-014", how: "one caller at a time", inner: inner, h: hooks{serial: &sync.Mutex{}}}
+	return &Adapter{name: "broken-serial", breaks: "FR-014", how: "one caller at a time", inner: inner, h: hooks{serial: make(chan struct{}, 1)}}
 }
 
 // UnboundedPool: the engine ignores the pool maximum it was asked for and
@@ -353,18 +356,29 @@ type engine struct {
 }
 
 func (e *engine) Exec(ctx context.Context, sql string, args ...any) (int64, error) {
-	defer e.h.lock()()
+	unlock, err := e.h.lock(ctx)
+	if err != nil {
+		return 0, err
+	}
+	defer unlock()
 	return querier{e.Engine, e.h}.Exec(ctx, sql, args...)
 }
 
 func (e *engine) ExecMany(ctx context.Context, sql string, rows [][]any) (int64, error) {
-	defer e.h.lock()()
+	unlock, err := e.h.lock(ctx)
+	if err != nil {
+		return 0, err
+	}
+	defer unlock()
 	return querier{e.Engine, e.h}.ExecMany(ctx, sql, rows)
 }
 
 // Query on a serial engine holds the lock until the cursor closes.
 func (e *engine) Query(ctx context.Context, sql string, args ...any) (adapter.Rows, error) {
-	unlock := e.h.lock()
+	unlock, err := e.h.lock(ctx)
+	if err != nil {
+		return nil, err
+	}
 	r, err := querier{e.Engine, e.h}.Query(ctx, sql, args...)
 	if err != nil {
 		unlock()
@@ -374,7 +388,10 @@ func (e *engine) Query(ctx context.Context, sql string, args ...any) (adapter.Ro
 }
 
 func (e *engine) Acquire(ctx context.Context) (adapter.Conn, error) {
-	unlock := e.h.lock()
+	unlock, err := e.h.lock(ctx)
+	if err != nil {
+		return nil, err
+	}
 	c, err := e.Engine.Acquire(ctx)
 	if err != nil {
 		unlock()
@@ -383,15 +400,19 @@ func (e *engine) Acquire(ctx context.Context) (adapter.Conn, error) {
 	return &conn{Conn: c, h: e.h, unlock: unlock}, nil
 }
 
-// lock takes the serial fixture's lock (a no-op for the others) and
-// returns its release, safe to call once.
-func (h *hooks) lock() func() {
+// lock takes the serial fixture's lock (a no-op for the others), or gives
+// up when ctx ends, and returns its release, safe to call once.
+func (h *hooks) lock(ctx context.Context) (func(), error) {
 	if h.serial == nil {
-		return func() {}
+		return func() {}, nil
 	}
-	h.serial.Lock()
+	select {
+	case h.serial <- struct{}{}:
+	case <-ctx.Done():
+		return nil, fmt.Errorf("waiting for the engine's one caller to finish: %w", context.Cause(ctx))
+	}
 	var once sync.Once
-	return func() { once.Do(h.serial.Unlock) }
+	return func() { once.Do(func() { <-h.serial }) }, nil
 }
 
 // rows releases the serial lock when the cursor closes.
