@@ -57,7 +57,7 @@ var _ = harness.ForEachAdapter("Contract: TLS and authentication", Label("contra
 			{"a certificate from the trusted CA for another host name (verify-ca instead of verify-full would accept it)", misnamed},
 		} {
 			By(c.what + " is refused")
-			bad, err := s.TryOpen(ctx, harness.Opening{PoolMax: 1, TapTLS: c.cfg, DSNParams: verify})
+			bad, err := s.TryOpen(ctx, harness.Opening{PoolMax: 1, TapTLS: c.cfg, DSNParams: verify, Refusal: refusalBound})
 			Expect(err).To(HaveOccurred(), "with sslmode=verify-full the driver must refuse %s", c.what)
 			for _, conn := range harness.Sessions(bad.Tap) {
 				Expect(conn.Authenticated).To(BeFalse(), "connection c%d logged in to a server presenting %s", conn.ID, c.what)
@@ -66,7 +66,7 @@ var _ = harness.ForEachAdapter("Contract: TLS and authentication", Label("contra
 	}, harness.Needs{adapter.TLS}, SpecTimeout(60*time.Second))
 
 	s.It("never falls back to plain text when the DSN requires TLS and the server refuses it", harness.Reqs("FR-001", "FR-009", "T015"), func(ctx SpecContext) {
-		o, err := s.TryOpen(ctx, harness.Opening{PoolMax: 1, TapTLS: harness.TapTLS(), RefuseTLS: true, DSNParams: map[string]string{"sslmode": "require"}})
+		o, err := s.TryOpen(ctx, harness.Opening{PoolMax: 1, TapTLS: harness.TapTLS(), RefuseTLS: true, DSNParams: map[string]string{"sslmode": "require"}, Refusal: refusalBound})
 		for _, c := range harness.Sessions(o.Tap) {
 			Expect(c.PlaintextAfterRefusal).To(BeFalse(), "connection c%d went on in plain text after the server refused TLS", c.ID)
 			Expect(c.Authenticated && !c.TLS).To(BeFalse(), "connection c%d logged in without TLS although the DSN requires it", c.ID)
@@ -75,6 +75,11 @@ var _ = harness.ForEachAdapter("Contract: TLS and authentication", Label("contra
 		GinkgoWriter.Printf("%s: %v\n", s.Info.Name, err)
 	}, harness.Needs{adapter.TLS}, SpecTimeout(60*time.Second))
 })
+
+// refusalBound bounds an open that must fail: a driver refuses a bad
+// certificate or a refused SSLRequest in milliseconds; a pool that keeps
+// retrying is not waited for (the wire shows nothing logged in either way).
+const refusalBound = 5 * time.Second
 
 // mainLoginMechanism is the mechanism the driver must use with the
 // target's main login, as the wire names it ("" when the target's method

@@ -149,6 +149,11 @@ type Opening struct {
 	TapTLS *tls.Config
 	// RefuseTLS has the tap answer SSLRequest with 'N'.
 	RefuseTLS bool
+	// Refusal, when set, bounds an open the spec expects to fail (shorter
+	// than OpenTimeout): the verdict is the wire's (nothing logged in),
+	// and a pool that retries a refused connection until its own timeout
+	// need not be waited for.
+	Refusal time.Duration
 }
 
 // Opened is an engine TryOpen opened, its wire tap and application name.
@@ -180,21 +185,25 @@ func (s *Subject) TryOpen(ctx context.Context, o Opening) (Opened, error) {
 		}
 	}
 	out := Opened{Tap: t, App: app}
-	octx, cancel := context.WithTimeout(ctx, OpenTimeout())
+	bound := OpenTimeout()
+	if o.Refusal > 0 && o.Refusal < bound {
+		bound = o.Refusal
+	}
+	octx, cancel := context.WithTimeout(ctx, bound)
 	defer cancel()
 	var e adapter.Engine
-	err, answered := Within(octx, OpenTimeout()+time.Second, func(ctx context.Context) error {
+	err, answered := Within(octx, bound+time.Second, func(ctx context.Context) error {
 		var err error
 		e, err = s.Adapter.Open(ctx, adapter.OpenOptions{DSN: dsn, PoolMax: o.PoolMax, ApplicationName: app})
 		return err
 	})
 	if !answered {
-		why := config.Redact(fmt.Sprintf("opening an engine of %s against %s (through a wire tap) did not return within %s: the driver does not honour its context", s.Info.Name, Target().RedactedDSN(), OpenTimeout()))
+		why := config.Redact(fmt.Sprintf("opening an engine of %s against %s (through a wire tap) did not return within %s: the driver does not honour its context", s.Info.Name, Target().RedactedDSN(), bound))
 		rememberHungOpen(s.Info.Name, why, t)
 		return out, errors.New(why)
 	}
 	if err != nil {
-		return out, errors.New(config.Redact(fmt.Sprintf("open engine for %s against %s (through a wire tap) within %s: %v", s.Info.Name, Target().RedactedDSN(), OpenTimeout(), err)))
+		return out, errors.New(config.Redact(fmt.Sprintf("open engine for %s against %s (through a wire tap) within %s: %v", s.Info.Name, Target().RedactedDSN(), bound, err)))
 	}
 	// Every call through the engine is recorded; a failed spec's report
 	// shows the transcript (harness/transcript.go).
@@ -210,17 +219,17 @@ func (s *Subject) TryOpen(ctx context.Context, o Opening) (Opened, error) {
 		return err
 	})
 	out.Engine = e
-	err, answered = Within(octx, OpenTimeout()+time.Second, func(ctx context.Context) error {
+	err, answered = Within(octx, bound+time.Second, func(ctx context.Context) error {
 		_, err := adapter.QueryAll(ctx, e, "SELECT 1")
 		return err
 	})
 	switch {
 	case !answered:
-		why := config.Redact(fmt.Sprintf("the engine of %s did not answer SELECT 1 within %s of opening, and ignored its context", s.Info.Name, OpenTimeout()))
+		why := config.Redact(fmt.Sprintf("the engine of %s did not answer SELECT 1 within %s of opening, and ignored its context", s.Info.Name, bound))
 		rememberHungOpen(s.Info.Name, why, t)
 		return out, errors.New(why)
 	case err != nil:
-		return out, errors.New(config.Redact(fmt.Sprintf("engine of %s could not run SELECT 1 within %s of opening: %v", s.Info.Name, OpenTimeout(), err)))
+		return out, errors.New(config.Redact(fmt.Sprintf("engine of %s could not run SELECT 1 within %s of opening: %v", s.Info.Name, bound, err)))
 	}
 	return out, nil
 }

@@ -195,6 +195,13 @@ func summary(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	s := Summarize(r)
+	// What failed is printed with its message, so a CI log that keeps only
+	// the last lines still says why.
+	for _, sp := range r.Specs {
+		if sp.Outcome == report.Failed || sp.Outcome == report.UnexpectedPass || sp.Outcome == report.HarnessError || (*strict && sp.Outcome == report.Inconclusive) {
+			fmt.Fprintf(stdout, "%s [%s] %s: %s\n", sp.Outcome, sp.Adapter, sp.ID, firstLines(sp.Message, 6))
+		}
+	}
 	fmt.Fprintln(stdout, s.Line())
 	if s.Fails(*strict) {
 		return 1
@@ -266,4 +273,13 @@ func copyOrRemove(src, dst string) error {
 		return err
 	}
 	return os.WriteFile(dst, b, 0o644)
+}
+
+// firstLines keeps a message's first n lines.
+func firstLines(msg string, n int) string {
+	lines := strings.SplitN(strings.TrimSpace(msg), "\n", n+1)
+	if len(lines) > n {
+		lines = append(lines[:n], "…")
+	}
+	return strings.Join(lines, "\n    ")
 }

@@ -108,7 +108,8 @@ var summaryLine = regexp.MustCompile(`^conformance: (\d+) passed, (\d+) failed, 
 func TestSummary(t *testing.T) {
 	var out, errOut strings.Builder
 	code := run(args("summary", td("full.json")), &out, &errOut)
-	line := strings.TrimSpace(out.String())
+	all := strings.Split(strings.TrimSpace(out.String()), "\n")
+	line := all[len(all)-1]
 	m := summaryLine.FindStringSubmatch(line)
 	if m == nil {
 		t.Fatalf("summary line %q (stderr %q)", line, errOut.String())
@@ -118,6 +119,11 @@ func TestSummary(t *testing.T) {
 	}
 	if code != 1 {
 		t.Errorf("a run with a failure: exit %d, want 1", code)
+	}
+	// The failures come before the line, with their messages.
+	if !strings.Contains(out.String(), "failed [pq] Contract: queries / returns one row: Expected") ||
+		!strings.Contains(out.String(), "unexpected pass [pq] Contract: transactions / rolls back") {
+		t.Errorf("failures not listed: %q", out.String())
 	}
 	if code := run(args("summary", td("malformed.json")), &out, &errOut); code != 1 {
 		t.Errorf("malformed file: exit %d, want 1", code)
