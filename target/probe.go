@@ -12,6 +12,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/pgwire-conformance/pgwire-conformance/certs"
 )
 
 // sslRequestCode is the SSLRequest message's request code (1234.5679).
@@ -117,7 +119,7 @@ func connectTLS(ctx context.Context, dsn string, caPEM []byte) (*pgx.Conn, error
 	if err != nil {
 		return nil, err
 	}
-	tc, err := verifyConfig(caPEM, cfg.Host)
+	tc, err := certs.ClientConfig(caPEM, cfg.Host)
 	if err != nil {
 		return nil, err
 	}

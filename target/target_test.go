@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgproto3"
+
+	"github.com/pgwire-conformance/pgwire-conformance/certs"
 )
 
 func TestMakeServerTLSVerifies(t *testing.T) {
@@ -34,8 +36,8 @@ func TestMakeServerTLSVerifies(t *testing.T) {
 	if !ok || pub.Curve != elliptic.P256() {
 		t.Errorf("server key is %T, want ECDSA P-256", cert.PublicKey)
 	}
-	if life := cert.NotAfter.Sub(now); life > certLifetime || life < certLifetime-time.Minute {
-		t.Errorf("certificate lives %s, want about %s", life, certLifetime)
+	if life := cert.NotAfter.Sub(now); life > certs.Lifetime || life < certs.Lifetime-time.Minute {
+		t.Errorf("certificate lives %s, want about %s", life, certs.Lifetime)
 	}
 	pool := x509.NewCertPool()
 	pool.AppendCertsFromPEM(st.CAPEM)
@@ -93,7 +95,7 @@ func TestVerifyConfigHandshake(t *testing.T) {
 		host string
 		ok   bool
 	}{{"127.0.0.1", true}, {"postgres", true}, {"elsewhere", false}} {
-		cfg, err := verifyConfig(st.CAPEM, c.host)
+		cfg, err := certs.ClientConfig(st.CAPEM, c.host)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -105,8 +107,8 @@ func TestVerifyConfigHandshake(t *testing.T) {
 			t.Errorf("handshake as %s: err = %v, want ok=%v", c.host, err, c.ok)
 		}
 	}
-	if _, err := verifyConfig([]byte("not PEM"), "x"); err == nil {
-		t.Error("verifyConfig accepted a PEM without a certificate")
+	if _, err := certs.ClientConfig([]byte("not PEM"), "x"); err == nil {
+		t.Error("ClientConfig accepted a PEM without a certificate")
 	}
 }
 

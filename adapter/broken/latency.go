@@ -99,21 +99,7 @@ func (e *rawEngine) Exec(ctx context.Context, sql string, args ...any) (int64, e
 }
 
 func (e *rawEngine) ExecMany(ctx context.Context, sql string, rows [][]any) (int64, error) {
-	b := &pgx.Batch{}
-	for _, r := range rows {
-		b.Queue(sql, r...)
-	}
-	br := e.c.SendBatch(ctx, b)
-	var n int64
-	for range rows {
-		tag, err := br.Exec()
-		if err != nil {
-			br.Close()
-			return n, err
-		}
-		n += tag.RowsAffected()
-	}
-	return n, br.Close()
+	return pgxadapter.ExecBatch(ctx, e.c, sql, rows)
 }
 
 func (e *rawEngine) Query(ctx context.Context, sql string, args ...any) (adapter.Rows, error) {

@@ -93,11 +93,19 @@ func (q queries) Exec(ctx context.Context, sql string, args ...any) (int64, erro
 
 // ExecMany queues every row in one pgx.Batch: one round trip for all of them.
 func (q queries) ExecMany(ctx context.Context, sql string, rows [][]any) (int64, error) {
+	return ExecBatch(ctx, q.q, sql, rows)
+}
+
+// ExecBatch runs sql once per row in one pgx.Batch on q (a pool, a
+// connection or a transaction) and adds up the rows affected.
+func ExecBatch(ctx context.Context, q interface {
+	SendBatch(context.Context, *pgx.Batch) pgx.BatchResults
+}, sql string, rows [][]any) (int64, error) {
 	b := &pgx.Batch{}
 	for _, r := range rows {
 		b.Queue(sql, r...)
 	}
-	br := q.q.SendBatch(ctx, b)
+	br := q.SendBatch(ctx, b)
 	var n int64
 	for range rows {
 		tag, err := br.Exec()

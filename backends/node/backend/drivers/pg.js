@@ -7,6 +7,8 @@ const Cursor = require('pg-cursor')
 const values = require('../values')
 const { Fail } = require('../errors')
 const { version } = require('./version')
+const { HeldConn } = require('./held')
+const { benchQuery } = require('./bench')
 
 // First batch a cursor reads when it is opened (which runs the statement
 // and surfaces its error at `query`), and the least it reads after: the
@@ -218,44 +220,12 @@ class Buffered {
   }
 }
 
-// Tx is a transaction on a connection: node-postgres has no transaction
-// object; BEGIN, COMMIT and ROLLBACK are statements on the client.
-class Tx {
-  constructor(conn) {
-    this.conn = conn
-  }
-  execute(sql, params, token) {
-    return this.conn.execute(sql, params, token)
-  }
-  executemany(sql, rows, token) {
-    return this.conn.executemany(sql, rows, token)
-  }
-  query(sql, params, token) {
-    return this.conn.query(sql, params, token)
-  }
-  async commit(token) {
-    await this.conn.statement('COMMIT', token)
-  }
-  async rollback(token) {
-    await this.conn.statement('ROLLBACK', token)
-  }
-}
-
 // Conn is a client held out of the pool (or pg-raw's client, held).
-// Statements on it first buffer the rest of a cursor still open on it, so
-// the client is free and that cursor still answers.
-class Conn {
+class Conn extends HeldConn {
   constructor(client, streaming, release) {
+    super(release)
     this.client = client
     this.streaming = streaming
-    this.giveBack = release
-    this.cursor = null
-  }
-  async settle(token) {
-    if (this.cursor) {
-      await this.cursor.bufferRest(token)
-      this.cursor = null
-    }
   }
   async statement(sql, token) {
     await this.settle(token)
@@ -276,15 +246,6 @@ class Conn {
     await cur.open(sql, params, token)
     this.cursor = cur
     return cur
-  }
-  async begin(token) {
-    await this.statement('BEGIN', token)
-    return new Tx(this)
-  }
-  async release() {
-    if (this.cursor) await this.cursor.close()
-    this.cursor = null
-    this.giveBack()
   }
 }
 
@@ -352,19 +313,9 @@ class Engine {
     return new Conn(lease.client, this.streaming, () => this.giveBack(lease))
   }
 
-  // bench runs exactly what a `query` request on the engine runs (borrow,
-  // statement, rows), then fetchall and close, n times.
-  async bench(sql, n, token) {
-    const out = []
-    for (let i = 0; i < n; i++) {
-      token.check()
-      const t0 = process.hrtime.bigint()
-      const cur = await this.query(sql, [], token)
-      await cur.fetchAll(token)
-      await cur.close()
-      out.push(process.hrtime.bigint() - t0)
-    }
-    return out
+  // bench runs exactly what a `query` request on the engine runs.
+  bench(sql, n, token) {
+    return benchQuery(this, sql, n, token)
   }
 
   // webSession is one request's session for the web app: a client checked

@@ -7,6 +7,8 @@ const postgres = require('postgres')
 const values = require('../values')
 const { Fail } = require('../errors')
 const { version } = require('./version')
+const { HeldConn } = require('./held')
+const { benchQuery } = require('./bench')
 
 // Rows per cursor round trip: the suite's own FetchMany size.
 const BATCH = 1000
@@ -141,42 +143,14 @@ class Cursor {
   }
 }
 
-class Tx {
-  constructor(conn) {
-    this.conn = conn
-  }
-  execute(sql, params, token) {
-    return this.conn.execute(sql, params, token)
-  }
-  executemany(sql, rows, token) {
-    return this.conn.executemany(sql, rows, token)
-  }
-  query(sql, params, token) {
-    return this.conn.query(sql, params, token)
-  }
-  async commit(token) {
-    await this.conn.statement('COMMIT', token)
-  }
-  async rollback(token) {
-    await this.conn.statement('ROLLBACK', token)
-  }
-}
-
 // Conn is a reserved connection (sql.reserve). postgres.js has begin() only
 // on the pool, on a connection of its choosing; on a reserved connection
 // a transaction is BEGIN … COMMIT, which postgres.js allows there.
-class Conn {
+class Conn extends HeldConn {
   constructor(engine, reserved, release) {
+    super(release)
     this.engine = engine
     this.sql = reserved
-    this.giveBack = release
-    this.cursor = null
-  }
-  async settle(token) {
-    if (this.cursor) {
-      await this.cursor.bufferRest(token)
-      this.cursor = null
-    }
   }
   async statement(text, token) {
     await this.settle(token)
@@ -200,15 +174,6 @@ class Conn {
     await cur.open(token)
     this.cursor = cur
     return cur
-  }
-  async begin(token) {
-    await this.statement('BEGIN', token)
-    return new Tx(this)
-  }
-  async release() {
-    if (this.cursor) await this.cursor.close()
-    this.cursor = null
-    this.giveBack()
   }
 }
 
@@ -304,19 +269,9 @@ class Engine {
     return { dialect: '', is_async: true, pool_class: 'postgres.Sql', connection_class: 'postgres.Connection' }
   }
 
-  // bench runs exactly what a `query` request on the engine runs (a
-  // cursor and its first batch), then fetchall and close, n times.
-  async bench(text, n, token) {
-    const out = []
-    for (let i = 0; i < n; i++) {
-      token.check()
-      const t0 = process.hrtime.bigint()
-      const cur = await this.query(text, [], token)
-      await cur.fetchAll(token)
-      await cur.close()
-      out.push(process.hrtime.bigint() - t0)
-    }
-    return out
+  // bench runs exactly what a `query` request on the engine runs.
+  bench(text, n, token) {
+    return benchQuery(this, text, n, token)
   }
 
   async webSession(fn) {
