@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/onsi/gomega"
+
 	"github.com/pgwire-conformance/pgwire-conformance/adapter"
 	"github.com/pgwire-conformance/pgwire-conformance/config"
 	"github.com/pgwire-conformance/pgwire-conformance/measure"
@@ -203,5 +205,19 @@ func TestPerRound(t *testing.T) {
 		Plan{SQL: "SELECT 1", PerRound: 40, BlockSize: 10, WarmUp: 4, SideBudget: 2 * time.Millisecond, MinPerRound: 5, Method: m})
 	if err != nil || cmp.Subject.N != 2*20 || cmp.Baseline.N != 2*20 {
 		t.Errorf("adaptive rounds: %d and %d samples, %v; want 20 per side per round", cmp.Subject.N, cmp.Baseline.N, err)
+	}
+}
+
+// An engine that could not be opened fails its spec with the harness's
+// sentence alone, as a Gomega failure (so a listed spec catches it).
+func TestOpenFailureIsTheMessageAlone(t *testing.T) {
+	var got []string
+	g := gomega.NewGomega(func(msg string, _ ...int) { got = append(got, msg) })
+	var err error = errors.New("open engine for pq against postgres://u:xxxxx@h/db: refused")
+	g.Expect(err).To(noError{})
+	err = nil
+	g.Expect(err).To(noError{})
+	if len(got) != 1 || got[0] != "open engine for pq against postgres://u:xxxxx@h/db: refused" {
+		t.Errorf("failures %q", got)
 	}
 }
