@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 
@@ -70,7 +71,7 @@ func Parse(b []byte, name string, knownAdapters []string) (List, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(b))
 	dec.KnownFields(true)
 	if err := dec.Decode(&l); err != nil && !errors.Is(err, io.EOF) {
-		return nil, fmt.Errorf("expected failures %s: %w", name, err)
+		return nil, fmt.Errorf("expected failures %s: %w (the file maps adapter → spec ID → reason, link, source, reviewed)", name, err)
 	}
 	if l == nil {
 		l = List{}
@@ -132,20 +133,24 @@ func CheckSpecIDs(l List, name string, specIDs []string) error {
 	return nil
 }
 
-// Closest returns the candidate nearest to s by edit distance ("" when
-// there is none), for "did you mean" suggestions.
+// Closest returns the candidate nearest to s ("" when there is none), for
+// "did you mean" suggestions: the fewest edits turning s into the start of
+// the candidate (an ID cut short or mistyped early matches its spec, not a
+// short ID that happens to be close), then the fewest into all of it.
 func Closest(s string, candidates []string) string {
-	best, bestD := "", -1
+	best, bestP, bestD := "", -1, -1
 	for _, c := range candidates {
-		if d := levenshtein(s, c); bestD < 0 || d < bestD || d == bestD && c < best {
-			best, bestD = c, d
+		p, d := editDistances(s, c)
+		if bestP < 0 || p < bestP || p == bestP && (d < bestD || d == bestD && c < best) {
+			best, bestP, bestD = c, p, d
 		}
 	}
 	return best
 }
 
-// levenshtein is the edit distance between a and b, in runes.
-func levenshtein(a, b string) int {
+// editDistances is the edit distance, in runes, from a to the nearest
+// prefix of b, and from a to all of b.
+func editDistances(a, b string) (prefix, full int) {
 	ra, rb := []rune(a), []rune(b)
 	prev := make([]int, len(rb)+1)
 	cur := make([]int, len(rb)+1)
@@ -163,7 +168,7 @@ func levenshtein(a, b string) int {
 		}
 		prev, cur = cur, prev
 	}
-	return prev[len(rb)]
+	return slices.Min(prev), prev[len(rb)]
 }
 
 // Render writes a list as YAML in a stable order, for the regenerated list a

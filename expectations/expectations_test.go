@@ -145,16 +145,24 @@ func TestCheckSpecIDsSuggestsTheClosest(t *testing.T) {
 	}
 }
 
-func TestLevenshtein(t *testing.T) {
+func TestEditDistances(t *testing.T) {
 	for _, c := range []struct {
-		a, b string
-		d    int
-	}{{"", "", 0}, {"abc", "", 3}, {"kitten", "sitting", 3}, {"ü…", "u…", 1}, {"same", "same", 0}} {
-		if got := levenshtein(c.a, c.b); got != c.d {
-			t.Errorf("levenshtein(%q, %q) = %d, want %d", c.a, c.b, got, c.d)
+		a, b         string
+		prefix, full int
+	}{{"", "", 0, 0}, {"abc", "", 3, 3}, {"kitten", "sitting", 2, 3}, {"ü…", "u…", 1, 1}, {"same", "same", 0, 0}, {"open", "opens an engine", 0, 11}} {
+		if p, f := editDistances(c.a, c.b); p != c.prefix || f != c.full {
+			t.Errorf("editDistances(%q, %q) = %d, %d, want %d, %d", c.a, c.b, p, f, c.prefix, c.full)
 		}
 	}
 	if got := Closest("abd", []string{"xyz", "abc", "abcd"}); got != "abc" {
+		t.Errorf("Closest = %q", got)
+	}
+	// An ID cut short (and mistyped) suggests its spec, not a shorter one.
+	specs := []string{
+		"Contract: query execution / runs SELECT 1 and returns 1",
+		"Contract: engine creation / opens an engine from the target URL, and dispose closes its server connections",
+	}
+	if got := Closest("Contract: engine / opens an engin", specs); got != specs[1] {
 		t.Errorf("Closest = %q", got)
 	}
 }
