@@ -104,6 +104,20 @@ func (c *conn) run() {
 	c.t.unregister(c)
 }
 
+// closeNotify ends a TLS session as PostgreSQL does when the server ends
+// the conversation (SSL_shutdown: a close_notify alert before the socket
+// closes): a driver reading a bare TCP end instead may take it for an
+// attack (truncation) and fail its close. Bounded: a stalled peer does
+// not hold the tap.
+func (c *conn) closeNotify() {
+	tc, ok := c.client.(*tls.Conn)
+	if !ok {
+		return
+	}
+	_ = c.raw.SetWriteDeadline(time.Now().Add(time.Second))
+	_ = tc.CloseWrite()
+}
+
 // shutdown closes both sides once; reason ("" = clean) goes to ConnInfo.End.
 func (c *conn) shutdown(reason string) {
 	c.once.Do(func() {
@@ -612,6 +626,8 @@ func (c *conn) clientWriter() {
 			reason := endReason(it.err)
 			if reason != "" {
 				reason = "upstream: " + reason
+			} else {
+				c.closeNotify()
 			}
 			c.shutdown(reason)
 			return

@@ -1,8 +1,10 @@
 package wiretap
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"regexp"
 	"slices"
@@ -456,5 +458,78 @@ func TestCloseLeavesNoGoroutines(t *testing.T) {
 	}
 	if _, err := pgx.Connect(ctx, dsn(tap, "connect_timeout=1")); err == nil {
 		t.Error("connected to a closed tap")
+	}
+}
+
+// recordingConn keeps every byte read from the connection.
+type recordingConn struct {
+	net.Conn
+	read []byte
+}
+
+func (r *recordingConn) Read(p []byte) (int, error) {
+	n, err := r.Conn.Read(p)
+	r.read = append(r.read, p[:n]...)
+	return n, err
+}
+
+// When the server ends the session (after Terminate), the tap ends the
+// client's TLS session as PostgreSQL does: a close_notify alert before the
+// socket closes, not a bare TCP end a driver may take for truncation.
+func TestTLSSessionEndsWithCloseNotify(t *testing.T) {
+	cfg := selfSignedTLS(t).Clone()
+	cfg.MaxVersion = tls.VersionTLS12 // record types are visible in TLS 1.2
+	_, tap := pair(t, fakepg.Options{}, Options{TLS: cfg})
+	nc, err := net.DialTimeout("tcp", tap.Addr(), 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	_ = nc.SetDeadline(time.Now().Add(5 * time.Second))
+	req, err := (&pgproto3.SSLRequest{}).Encode(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := nc.Write(req); err != nil {
+		t.Fatal(err)
+	}
+	answer := make([]byte, 1)
+	if _, err := io.ReadFull(nc, answer); err != nil || answer[0] != 'S' {
+		t.Fatalf("SSLRequest answered %q, %v", answer, err)
+	}
+	rec := &recordingConn{Conn: nc}
+	tc := tls.Client(rec, &tls.Config{InsecureSkipVerify: true, MaxVersion: tls.VersionTLS12})
+	fe := pgproto3.NewFrontend(tc, tc)
+	fe.Send(&pgproto3.StartupMessage{ProtocolVersion: pgproto3.ProtocolVersionNumber, Parameters: map[string]string{"user": "alice", "database": "appdb"}})
+	if err := fe.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		m, err := fe.Receive()
+		if err != nil {
+			t.Fatalf("before ReadyForQuery: %v", err)
+		}
+		if _, ok := m.(*pgproto3.ReadyForQuery); ok {
+			break
+		}
+	}
+	fe.Send(&pgproto3.Terminate{})
+	if err := fe.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tc.Read(make([]byte, 1)); err != io.EOF {
+		t.Fatalf("after Terminate: %v, want io.EOF", err)
+	}
+	// Walk the TLS records the client read: the last must be an alert (21).
+	last := byte(0)
+	for b := rec.read; len(b) >= 5; {
+		n := 5 + (int(b[3])<<8 | int(b[4]))
+		if n > len(b) {
+			break
+		}
+		last, b = b[0], b[n:]
+	}
+	if last != 21 {
+		t.Errorf("the last TLS record from the tap has type %d, want 21 (alert: close_notify)", last)
 	}
 }
