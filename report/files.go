@@ -37,7 +37,7 @@ func WriteFiles(dir string, r Run) error {
 	for _, opt := range []struct {
 		name  string
 		write func(io.Writer, Run) (bool, error)
-	}{{LatencySVG, WriteLatencySVG}, {PerformanceMD, WritePerformance}} {
+	}{{LatencySVG, WriteLatencySVG}, {PerformanceMD, WritePerformance}, {DriversMD, WriteDrivers}} {
 		var b bytes.Buffer
 		wrote, err := opt.write(&b, r)
 		if err != nil {

@@ -133,7 +133,7 @@ func GateOf(g Gate, specs []Spec) (Verdict, string, []string) {
 		undecided = append(undecided, by[o]...)
 	}
 	if len(undecided) > 0 {
-		return GateInconclusive, prefix + ": " + describeUndecided(undecided), ids(undecided)
+		return GateInconclusive, prefix + ": " + describeUndecided(g, undecided), ids(undecided)
 	}
 	if pass := by[Passed]; len(pass) > 0 {
 		reason := fmt.Sprintf("%d passed", len(pass))
@@ -222,7 +222,7 @@ func reasonOf(msg string) string {
 	return r
 }
 
-func describeUndecided(u []Spec) string {
+func describeUndecided(g Gate, u []Spec) string {
 	c := map[Outcome]int{}
 	for _, s := range u {
 		c[s.Outcome]++
@@ -234,6 +234,10 @@ func describeUndecided(u []Spec) string {
 		}
 	}
 	d := strings.Join(parts, ", ")
+	if g.All {
+		// The gate of one requirement tells the measurement.
+		return d + " (" + strings.Join(reqsOf(u), ", ") + ")"
+	}
 	for _, s := range u {
 		if s.Outcome == Inconclusive {
 			if l := s.Latency; l != nil && l.HasVerdict() {

@@ -357,13 +357,47 @@ func TestWriteMarkdownPerformance(t *testing.T) {
 func TestWriteMarkdownPerformanceSummary(t *testing.T) {
 	p := section(t, markdown(t, fixture()), "Performance")
 	for _, w := range []string{
-		"| pgx | ❔ inconclusive | 1.100 [1.050–1.150] ≤ 1.10 | pgx raw | +10.0 µs [+4.0 µs, +16.0 µs] | +0.25% [+0.10%, +0.40%] | 110 / 150 / 200 µs | — | — |",
-		"| pq | — | — | — | — | — | — | — | 100 rows, 4000 rows/s |",
+		"| pgx | ❔ inconclusive | 1.100 [1.050–1.150] ≤ 1.10 | pgx raw | +10.0 µs [+4.0 µs, +16.0 µs] | +0.25% [+0.10%, +0.40%] | 110 / 150 / 200 µs |",
 		"[latency.svg](latency.svg)", "[PERFORMANCE.md](PERFORMANCE.md)",
 	} {
 		if !strings.Contains(p, w) {
 			t.Errorf("performance summary lacks %q:\n%s", w, p)
 		}
+	}
+	// Bulk insert (pq's only figure) is PERFORMANCE.md's.
+	if strings.Contains(p, "| pq |") {
+		t.Errorf("performance summary has a row without an FR-013 verdict:\n%s", p)
+	}
+}
+
+// TestDriversFile: the drivers' failure modes and connection setup go to
+// DRIVERS.md, which REPORT.md links; a run that saw neither has no file.
+func TestDriversFile(t *testing.T) {
+	r := fixture()
+	r.Adapters = append(r.Adapters, adapter.Info{Name: "python:psycopg-async", Async: true})
+	r.Specs = append(r.Specs,
+		Spec{Adapter: "python:psycopg-async", ID: "Edge cases: failure modes / x", Outcome: Passed,
+			FailureModes: []FailureMode{{Probe: "use after close", Class: "misuse error", Message: "backend python at 172.27.0.3:7687: misuse error: no open engine (backend python at 172.27.0.3:7687, query)", Elapsed: time.Millisecond}}},
+		Spec{Adapter: "pgx", ID: "Contract: connection setup / y", Outcome: Passed,
+			ConnectionSetup: &ConnectionSetup{Auth: "SCRAM-SHA-256", Startup: map[string]string{"user": "u", "application_name": "a1"}, OnConnect: []string{"SET a", "SET b", "SET c", "SET d", "SET e", "SET f"}}})
+	var b strings.Builder
+	wrote, err := WriteDrivers(&b, r)
+	if err != nil || !wrote {
+		t.Fatalf("WriteDrivers: %v, %v", wrote, err)
+	}
+	d := b.String()
+	for _, w := range []string{"## Async failure modes", "| use after close | python:psycopg-async | `misuse error` | misuse error: no open engine |", "## Connection setup", "(+2 more, in results.json)"} {
+		if !strings.Contains(d, w) {
+			t.Errorf("DRIVERS.md lacks %q:\n%s", w, d)
+		}
+	}
+	md := markdown(t, r)
+	if strings.Contains(md, "## Async failure modes") || !strings.Contains(md, "[DRIVERS.md](DRIVERS.md)") {
+		t.Errorf("REPORT.md should link DRIVERS.md instead of holding it:\n%s", md)
+	}
+	r.Specs = r.Specs[:len(r.Specs)-2]
+	if wrote, _ := WriteDrivers(&b, r); wrote || strings.Contains(markdown(t, r), "DRIVERS.md") {
+		t.Error("a run that saw no failure mode and no connection setup has DRIVERS.md")
 	}
 }
 

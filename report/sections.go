@@ -3,6 +3,7 @@ package report
 import (
 	"fmt"
 	"io"
+	"regexp"
 	"sort"
 	"strings"
 	"time"
@@ -15,14 +16,15 @@ import (
 // WriteMarkdown renders the run as REPORT.md, for a driver's maintainer:
 // the run's standing, the gate verdicts per adapter, the verdict per
 // requirement and adapter, every failure with its transcripts, passes as
-// counts, then what the run observed (async failure modes, connection
-// setup, performance, the server's own wire behaviour) and how it ran. The
-// full per-spec list is results.json's (and junit.xml's).
+// counts, then what the run observed (performance, the server's own wire
+// behaviour; the drivers' failure modes and connection setup in DRIVERS.md)
+// and how it ran. The full per-spec list is results.json's (and
+// junit.xml's).
 func WriteMarkdown(w io.Writer, r Run) error {
 	sections := []func(*printer, Run){
 		writeHeader, writeGates, writeMatrices, writeServer,
 		nil, // the failures: their details get what the rest leaves of the budget
-		writeHarnessErrors, writeExpectedFailures, writePasses, writeFailureModes, writeConnectionSetup,
+		writeHarnessErrors, writeExpectedFailures, writePasses, writeDriversLink,
 		func(p *printer, r Run) { writePerformance(p, relabel(r)) }, writeRunDetails,
 	}
 	parts := make([]string, len(sections))
@@ -504,7 +506,7 @@ func writeExpectedFailures(p *printer, r Run) {
 	p.f("\n## Expected failures\n\nFailures listed, with their reason, in the target's reviewed expected-failure list. They do not fail the run, but a gate they touch is *not certified (known)*.\n\n| adapters | spec | requirements | listed reason |\n|---|---|---|---|\n")
 	for _, k := range order {
 		g := groups[k]
-		p.f("| %s | %s | %s | %s |\n", mdEscape(strings.Join(g.adapters, ", ")), mdEscape(g.spec.ID), strings.Join(nonTasks(g.spec.Requirements), ", "), mdEscape(oneLineTrim(reasonOf(g.spec.Message), 160)))
+		p.f("| %s | %s | %s | %s |\n", mdEscape(strings.Join(g.adapters, ", ")), mdEscape(g.spec.ID), strings.Join(nonTasks(g.spec.Requirements), ", "), mdEscape(oneLineTrim(reasonOf(g.spec.Message), expectedReasonChars)))
 	}
 }
 
@@ -557,7 +559,7 @@ func writeFailureModes(p *printer, r Run) {
 		}
 		for _, s := range r.specsOf(ref) {
 			for _, fm := range s.FailureModes {
-				k := fmt.Sprint(fm.Probe, "\x00", fm.Class, "\x00", oneLineTrim(fm.Message, failureModeChars), "\x00", fm.NamesFix)
+				k := fmt.Sprint(fm.Probe, "\x00", fm.Class, "\x00", failureModeLine(fm.Message), "\x00", fm.NamesFix)
 				if x, ok := index[k]; ok {
 					if x.names[len(x.names)-1] != ref.String() {
 						x.names = append(x.names, ref.String())
@@ -580,12 +582,27 @@ func writeFailureModes(p *printer, r Run) {
 		if x.fm.NamesFix {
 			fix = "yes"
 		}
-		p.f("| %s | %s | %s | %s | %s | %s |\n", mdEscape(x.fm.Probe), mdEscape(strings.Join(x.names, ", ")), code(x.fm.Class), mdEscape(oneLineTrim(x.fm.Message, failureModeChars)), x.fm.Elapsed.Round(time.Millisecond), fix)
+		p.f("| %s | %s | %s | %s | %s | %s |\n", mdEscape(x.fm.Probe), mdEscape(strings.Join(x.names, ", ")), code(x.fm.Class), mdEscape(failureModeLine(x.fm.Message)), x.fm.Elapsed.Round(time.Millisecond), fix)
 	}
 }
 
-// failureModeChars bounds a failure mode's message in REPORT.md.
-const failureModeChars = 90
+// failureModeChars bounds a failure mode's message in REPORT.md, and
+// expectedReasonChars an expected failure's reason (both are whole in
+// results.json).
+const (
+	failureModeChars    = 80
+	expectedReasonChars = 80
+)
+
+// backendWhere is where a backend adapter's error came from ("backend
+// python at 172.27.0.3:7687: …", "(backend node at …, query)"): the same
+// in every row, and it would keep drivers that raised the same error apart.
+var backendWhere = regexp.MustCompile(`^backend \S+ at \S+: |\s*\(backend \S+ at [^)]*\)`)
+
+// failureModeLine is a failure mode's message as REPORT.md shows it.
+func failureModeLine(msg string) string {
+	return oneLineTrim(backendWhere.ReplaceAllString(msg, ""), failureModeChars)
+}
 
 // writeConnectionSetup is T016's list: what each adapter's driver did to
 // set up a connection, adapters that did the same thing on one row.
@@ -623,9 +640,13 @@ func writeConnectionSetup(p *printer, r Run) {
 		}
 		on := "none"
 		if len(x.cs.OnConnect) > 0 {
-			stmts := make([]string, len(x.cs.OnConnect))
+			var stmts []string
 			for i, s := range x.cs.OnConnect {
-				stmts[i] = code(oneLineTrim(s, 80))
+				if i == onConnectShown {
+					stmts = append(stmts, fmt.Sprintf("(+%d more, in results.json)", len(x.cs.OnConnect)-i))
+					break
+				}
+				stmts = append(stmts, code(oneLineTrim(s, 60)))
 			}
 			on = strings.Join(stmts, "; ")
 		}
@@ -636,6 +657,9 @@ func writeConnectionSetup(p *printer, r Run) {
 		p.f("| %s | %s | %s | %s | %s |\n", mdEscape(strings.Join(x.names, ", ")), mdEscape(auth), tls, mdEscape(startupLine(x.cs.Startup)), mdEscape(on))
 	}
 }
+
+// onConnectShown bounds the statements on connect REPORT.md shows per row.
+const onConnectShown = 4
 
 // startupLine lists startup parameters as k=v, sorted; values that differ
 // per connection (the application name an engine was opened with) are
@@ -719,6 +743,37 @@ func writeRunDetails(p *printer, r Run) {
 	}
 }
 
+// DriversMD is the file, next to REPORT.md, with what the run saw the
+// drivers do (T002's async failure modes, T016's connection setup):
+// evidence a driver's maintainer reads once, kept out of REPORT.md so that
+// it stays short.
+const DriversMD = "DRIVERS.md"
+
+// WriteDrivers renders DRIVERS.md; it reports false (and writes nothing)
+// when the run observed neither.
+func WriteDrivers(w io.Writer, r Run) (bool, error) {
+	var b strings.Builder
+	p := &printer{w: &b}
+	writeFailureModes(p, r)
+	writeConnectionSetup(p, r)
+	if p.err != nil || b.Len() == 0 {
+		return false, p.err
+	}
+	p = &printer{w: w}
+	p.f("# pgwire-conformance: what the drivers did\n\nThe run of REPORT.md (%s, %s, commit %s) on %s.\n", r.Date.UTC().Format(time.RFC3339), mdEscape(r.Suite), code(r.Commit), targetsLine(r))
+	p.f("%s", b.String())
+	return true, p.err
+}
+
+// writeDriversLink points REPORT.md's reader at DRIVERS.md.
+func writeDriversLink(p *printer, r Run) {
+	var b strings.Builder
+	if wrote, _ := WriteDrivers(&b, r); !wrote {
+		return
+	}
+	p.f("\n## What the drivers did\n\nT002's async failure modes (what each async driver raised when misused or when the server failed, how soon, and whether the message names the fix) and T016's connection setup (startup parameters, authentication, statements on connect, as the wire tap saw them): [%s](%s).\n", DriversMD, DriversMD)
+}
+
 // PerformanceMD is the file, next to REPORT.md, with every performance
 // figure of the run (FR-013's rounds, cross-check and T023 comparison, T001's
 // baselines, the vector query, bulk insert): REPORT.md shows the figures a
@@ -758,19 +813,17 @@ func targetsLine(r Run) string {
 }
 
 // writePerformance is REPORT.md's performance section: per adapter, the
-// FR-013 verdict and its evidence, latency percentiles, bulk insert.
+// FR-013 verdict and its evidence and SELECT 1's percentiles (the vector
+// query and bulk insert are in PERFORMANCE.md).
 func writePerformance(p *printer, r Run) {
 	if !hasPerformance(r) {
 		return
 	}
-	type row struct {
-		lat, vec *Latency
-		bulk     *BulkInsert
-	}
+	type row struct{ lat *Latency }
 	rows := map[string]*row{}
 	var order []string
 	for _, s := range r.Specs {
-		if s.Latency == nil && s.VectorLatency == nil && s.BulkInsert == nil {
+		if s.Latency == nil || !s.Latency.HasVerdict() {
 			continue
 		}
 		x := rows[s.Adapter]
@@ -779,21 +832,13 @@ func writePerformance(p *printer, r Run) {
 			rows[s.Adapter] = x
 			order = append(order, s.Adapter)
 		}
-		if s.Latency != nil && s.Latency.HasVerdict() {
-			x.lat = s.Latency
-		}
-		if s.VectorLatency != nil {
-			x.vec = s.VectorLatency
-		}
-		if s.BulkInsert != nil {
-			x.bulk = s.BulkInsert
-		}
+		x.lat = s.Latency
 	}
 	p.f("\n## Performance\n\nFR-013: each adapter's `SELECT 1` against its baseline, timed in the same run (ratio of typical latencies with its confidence interval; pass when the whole interval is below the threshold). "+
 		"Against a local server a fixed driver overhead weighs far more than behind iris-pgwire (~%.0f ms a round trip): the column \"behind iris-pgwire\" gives the overhead as a share of that round trip. "+
-		"Chart: [%s](%s); every figure (rounds, cross-checks, T023 against the raw driver, T001 baselines): [%s](%s).\n\n",
+		"Chart: [%s](%s); every figure (rounds, cross-checks, T023 against the raw driver, T001 baselines, the vector query's latency, FR-007 bulk insert): [%s](%s).\n\n",
 		float64(IRISPGWireRoundTrip)/1e6, LatencySVG, LatencySVG, PerformanceMD, PerformanceMD)
-	p.f("| adapter | FR-013 | ratio [interval] | baseline | overhead [interval] | behind iris-pgwire | SELECT 1 p50 / p95 / p99 | vector query p50 / p95 / p99 | bulk insert |\n|---|---|---|---|---|---|---|---|---|\n")
+	p.f("| adapter | FR-013 | ratio [interval] | baseline | overhead [interval] | behind iris-pgwire | SELECT 1 p50 / p95 / p99 |\n|---|---|---|---|---|---|---|\n")
 	for _, name := range order {
 		x := rows[name]
 		verdict, ratio, base, over, iris, sel := "—", "—", "—", "—", "—", "—"
@@ -807,15 +852,7 @@ func writePerformance(p *printer, r Run) {
 			iris = fmt.Sprintf("%+.2f%% [%+.2f%%, %+.2f%%]", 100*f, 100*flo, 100*fhi)
 			sel = percentiles(c.Subject)
 		}
-		vec := "—"
-		if x.vec != nil {
-			vec = percentiles(x.vec.Comparison.Subject)
-		}
-		bulk := "—"
-		if b := x.bulk; b != nil {
-			bulk = fmt.Sprintf("%d rows, %.0f rows/s", b.Rows, b.RowsPerSecond)
-		}
-		p.f("| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", mdEscape(name), verdict, ratio, base, over, iris, sel, vec, bulk)
+		p.f("| %s | %s | %s | %s | %s | %s | %s |\n", mdEscape(name), verdict, ratio, base, over, iris, sel)
 	}
 }
 

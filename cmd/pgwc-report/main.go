@@ -247,7 +247,7 @@ func publish(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	// The files REPORT.md links go next to it, or go when the run has none.
-	for _, name := range []string{report.LatencySVG, report.PerformanceMD} {
+	for _, name := range []string{report.LatencySVG, report.PerformanceMD, report.DriversMD} {
 		if err := copyOrRemove(filepath.Join(src, name), filepath.Join(*root, name)); err != nil {
 			fmt.Fprintf(stderr, "pgwc-report: %v\n", err)
 			return 1
