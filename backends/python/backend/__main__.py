@@ -218,8 +218,10 @@ async def m_engine_bench(s, p):
     # The process has served every other spec of the run: its heap is far
     # larger than an application's. Frozen, it stays out of the collector's
     # way, so a side that allocates more (the async one) pays for its own
-    # garbage, not for scanning the leftovers of earlier sessions.
-    gc.collect()
+    # garbage, not for scanning the leftovers of earlier sessions. (No
+    # gc.collect() first: a full collection of that heap costs tens of
+    # milliseconds per call, and FR-013 makes ~20 calls a round; garbage
+    # frozen for the call is collected after it.)
     gc.freeze()
     try:
         d = await engine.bench(need(p, "sql"), n)

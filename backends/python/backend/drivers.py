@@ -4,6 +4,7 @@ sync drivers are written sync and run on a thread pool (see Threaded) so the
 protocol loop never blocks."""
 
 import asyncio
+import ssl
 import collections
 import concurrent.futures
 import contextlib
@@ -1079,6 +1080,12 @@ class AsyncpgEngine(AsyncEngineBase):
         try:
             await asyncio.wait_for(self.pool.close(), 10)
         except (asyncio.TimeoutError, TimeoutError):
+            self.pool.terminate()
+        except ssl.SSLError:
+            # The connections sent Terminate (the wire shows it) and the
+            # server ended the session; asyncio's TLS shutdown then raced
+            # the server's close_notify (SHUTDOWN_WHILE_IN_INIT). Nothing
+            # is left open that terminate() does not end.
             self.pool.terminate()
 
 

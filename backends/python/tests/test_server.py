@@ -214,3 +214,34 @@ class BenchTimesTheQueryPath(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class AsyncpgCloseAfterTerminate(unittest.TestCase):
+    """A TLS teardown race after the sessions ended is no close failure;
+    any other error still is."""
+
+    def run_close(self, exc):
+        from backend.drivers import AsyncpgEngine
+        import ssl
+
+        class Pool:
+            terminated = False
+
+            async def close(self):
+                raise exc
+
+            def terminate(self):
+                self.terminated = True
+
+        e = AsyncpgEngine()
+        e.pool = Pool()
+        asyncio.run(e.close())
+        return e.pool.terminated
+
+    def test_ssl_shutdown_race_terminates_the_pool(self):
+        import ssl
+        self.assertTrue(self.run_close(ssl.SSLError(1, "[SSL: SHUTDOWN_WHILE_IN_INIT] shutdown while in init")))
+
+    def test_other_errors_still_fail_close(self):
+        with self.assertRaises(RuntimeError):
+            self.run_close(RuntimeError("the pool is broken"))
