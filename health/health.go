@@ -82,30 +82,34 @@ func (m *Monitor) watch(ctx context.Context, p Probe) {
 	t := time.NewTicker(m.every)
 	defer t.Stop()
 	for {
-		if m.isHeld(p.Name) {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-			}
-			continue
-		}
-		start := time.Now()
-		pctx, cancel := context.WithTimeout(ctx, m.bound)
-		err := p.Ping(pctx)
-		cancel()
-		if ctx.Err() != nil {
-			return
-		}
-		// A ping that failed against a hold (a pause on purpose) proves nothing.
-		if err == nil || !m.heldDuring(p.Name, start) {
-			m.record(p.Name, start, err)
+		if !m.isHeld(p.Name) {
+			m.ping(p)
 		}
 		select {
 		case <-ctx.Done():
+			// One last look when the run ends: its last specs may have
+			// failed faster than the next tick.
+			if !m.isHeld(p.Name) {
+				m.ping(p)
+			}
 			return
 		case <-t.C:
 		}
+	}
+}
+
+// ping probes once and records what it found. The ping is bounded on its
+// own, not by the monitor's life: a run that ends while a ping waits on a
+// dead target must still learn the target was gone (Stop waits for it, at
+// most its bound).
+func (m *Monitor) ping(p Probe) {
+	start := time.Now()
+	pctx, cancel := context.WithTimeout(context.Background(), m.bound)
+	err := p.Ping(pctx)
+	cancel()
+	// A ping that failed against a hold (a pause on purpose) proves nothing.
+	if err == nil || !m.heldDuring(p.Name, start) {
+		m.record(p.Name, start, err)
 	}
 }
 

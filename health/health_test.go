@@ -106,3 +106,49 @@ func TestHoldIsNoOutage(t *testing.T) {
 	}
 	m.Stop()
 }
+
+// A run that ends while a ping waits on a dead target (its last specs
+// failing fast) still learns the target was gone: Stop waits for the ping.
+func TestStopKeepsThePingInFlight(t *testing.T) {
+	var dead atomic.Bool
+	pinging := make(chan struct{}, 1)
+	probe := Probe{Name: "target", Ping: func(ctx context.Context) error {
+		if !dead.Load() {
+			return nil
+		}
+		select {
+		case pinging <- struct{}{}:
+		default:
+		}
+		<-ctx.Done() // a killed host: no answer until the bound
+		return ctx.Err()
+	}}
+	m := Start([]Probe{probe}, time.Millisecond, 100*time.Millisecond)
+	dead.Store(true)
+	<-pinging
+	out := m.Stop()
+	if len(out) != 1 || !out[0].Ongoing() {
+		t.Fatalf("the ping in flight at Stop was lost: %+v", out)
+	}
+}
+
+// A target that died after the last tick is seen by the last look at Stop.
+func TestStopLooksOnceMore(t *testing.T) {
+	var dead atomic.Bool
+	var pings atomic.Int32
+	probe := Probe{Name: "target", Ping: func(ctx context.Context) error {
+		pings.Add(1)
+		if dead.Load() {
+			return errors.New("connection refused")
+		}
+		return nil
+	}}
+	m := Start([]Probe{probe}, time.Hour, time.Second)
+	for pings.Load() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	dead.Store(true)
+	if out := m.Stop(); len(out) != 1 || out[0].Cause != "connection refused" {
+		t.Fatalf("the target that died after the last tick was not seen at Stop: %+v", out)
+	}
+}
