@@ -96,8 +96,10 @@ func runSuite(t *testing.T, root, dsn string, fault func()) runOutput {
 	cmd := exec.CommandContext(ctx, "go", "tool", "ginkgo", "-v", "--label-filter=transactions || pool || errors || cursors",
 		"--output-dir="+dir, "--json-report=ginkgo.json", "--junit-report=ginkgo-junit.xml", ".")
 	cmd.Dir = root
+	// A short connect timeout: after the fault every open waits for it
+	// when the dead target's address answers nothing at all.
 	cmd.Env = append(os.Environ(), "PGWC_PROVIDER=external", "PGWC_DSN="+dsn, "PGWC_ADAPTERS=pgx,pq",
-		"PGWC_REPORT_DIR="+dir, "PGWC_EXPECTATIONS=", "PGWC_TARGET=")
+		"PGWC_REPORT_DIR="+dir, "PGWC_EXPECTATIONS=", "PGWC_TARGET=", "PGWC_CONNECT_TIMEOUT=5s")
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
