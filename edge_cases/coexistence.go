@@ -124,13 +124,18 @@ func partner(s *harness.Subject) *harness.Subject {
 }
 
 // beginOn holds a connection of e and starts a transaction on it; both are
-// cleaned up when the spec ends.
+// cleaned up when the spec ends. Begin runs under harness.Within so that a
+// driver ignoring its context cannot return after the spec has ended.
 func beginOn(ctx context.Context, e adapter.Engine) adapter.Tx {
 	GinkgoHelper()
-	c, err := e.Acquire(ctx)
-	Expect(err).NotTo(HaveOccurred(), "acquire a connection")
-	DeferCleanup(func(ctx context.Context) error { return c.Release(ctx) })
-	tx, err := c.Begin(ctx)
+	c := harness.Acquire(ctx, e)
+	var tx adapter.Tx
+	err, answered := harness.Within(ctx, harness.Config().OpTimeout, func(ctx context.Context) error {
+		var err error
+		tx, err = c.Begin(ctx)
+		return err
+	})
+	Expect(answered).To(BeTrue(), "begin a transaction: no answer within %s, and the driver ignored its context", harness.Config().OpTimeout)
 	Expect(err).NotTo(HaveOccurred(), "begin a transaction")
 	DeferCleanup(func(ctx context.Context) {
 		_ = tx.Rollback(ctx) // after Commit or Rollback this is a no-op error

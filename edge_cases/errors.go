@@ -94,10 +94,8 @@ var _ = harness.ForEachAdapter("Edge cases: errors", Label("errors"), func(s *ha
 
 	s.It("honours statement_timeout with SQLSTATE 57014", harness.Reqs("FR-009", "T029", "T032"), func(ctx SpecContext) {
 		e, _ := s.Open(ctx, 1)
-		c, err := e.Acquire(ctx)
-		Expect(err).NotTo(HaveOccurred())
-		DeferCleanup(func(ctx context.Context) error { return c.Release(ctx) })
-		_, err = c.Exec(ctx, "SET statement_timeout = '200ms'")
+		c := harness.Acquire(ctx, e)
+		_, err := c.Exec(ctx, "SET statement_timeout = '200ms'")
 		Expect(err).NotTo(HaveOccurred())
 
 		// The guard only keeps a broken driver from hanging the spec; it is

@@ -46,9 +46,7 @@ var _ = harness.ForEachAdapter("Edge cases: failure modes", Label("errors"), fun
 
 	s.It("raises promptly when the pool is exhausted and the caller's deadline passes", harness.Reqs("FR-009", "FR-005", "EC-2", "T002", "T029"), func(ctx SpecContext) {
 		e, _ := s.Open(ctx, 1)
-		held, err := e.Acquire(ctx)
-		Expect(err).NotTo(HaveOccurred(), "acquire the pool's only connection")
-		DeferCleanup(func(ctx context.Context) error { return held.Release(ctx) })
+		harness.Acquire(ctx, e) // the pool's only connection, held
 
 		const deadline = 500 * time.Millisecond
 		err, elapsed, answered := callWithin(ctx, misuseAnswer, func(ctx context.Context) error {

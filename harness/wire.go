@@ -386,3 +386,24 @@ func WriteTapCA(caPEM string) (string, error) {
 	p := TapCAFile(caPEM)
 	return p, os.WriteFile(p, []byte(caPEM), 0o644)
 }
+
+// Acquire holds a connection of e for the rest of the spec (released when
+// it ends). The driver's Acquire runs under Within: one that ignores its
+// context fails the spec when OpTimeout passes instead of returning after
+// the spec has ended, when no cleanup can be registered any more (Ginkgo
+// ends the process for a DeferCleanup outside a running node).
+func Acquire(ctx context.Context, e adapter.Engine) adapter.Conn {
+	ginkgo.GinkgoHelper()
+	var c adapter.Conn
+	err, answered := Within(ctx, Config().OpTimeout, func(ctx context.Context) error {
+		var err error
+		c, err = e.Acquire(ctx)
+		return err
+	})
+	if !answered {
+		gomega.Expect(fmt.Errorf("acquiring a connection did not return within %s, and ignored its context", Config().OpTimeout)).To(noError{})
+	}
+	gomega.Expect(err).NotTo(gomega.HaveOccurred(), "acquire a connection")
+	ginkgo.DeferCleanup(func(ctx context.Context) error { return c.Release(ctx) })
+	return c
+}
