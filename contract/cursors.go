@@ -206,11 +206,11 @@ var _ = harness.ForEachAdapter("Contract: cursors", Label("contract", "cursors")
 		if backend != nil {
 			after, err := backend.Memory(ctx, false)
 			Expect(err).NotTo(HaveOccurred(), "process.memory of %s's backend", s.Info.Name)
-			growth := after.PeakRSSBytes - before.RSSBytes
-			GinkgoWriter.Printf("%s: %d rows (%.1f MiB of payload) in %s; the backend's peak resident memory grew %.1f MiB (from %.1f MiB)\n",
-				s.Info.Name, count, mib(resultBytes), elapsed, mib(growth), mib(before.RSSBytes))
+			growth, what := after.Growth(before)
+			GinkgoWriter.Printf("%s: %d rows (%.1f MiB of payload) in %s; the backend's %s grew %.1f MiB (resident set from %.1f MiB)\n",
+				s.Info.Name, count, mib(resultBytes), elapsed, what, mib(growth), mib(before.RSSBytes))
 			Expect(growth).To(BeNumerically("<", backendBound),
-				"the backend's peak resident memory grew %.1f MiB while streaming %.1f MiB: the result must not be held whole (bound %d MiB)", mib(growth), mib(resultBytes), backendBound>>20)
+				"the backend's %s grew %.1f MiB while streaming %.1f MiB: the result must not be held whole (bound %d MiB)", what, mib(growth), mib(resultBytes), backendBound>>20)
 			return
 		}
 		GinkgoWriter.Printf("%s: %d rows (%.1f MiB of payload) in %s; peak live heap growth %.1f MiB, peak heap-in-use growth %.1f MiB, allocated %.1f MiB\n",

@@ -299,10 +299,26 @@ type MemoryParams struct {
 }
 
 // MemoryResult is the backend process's resident set size now and its peak
-// since the last reset (or the process's start).
+// since the last reset (or the process's start). A managed runtime whose
+// resident set says little about what the driver holds (the JVM keeps
+// every heap page it once touched, and grows its heap at will) adds its
+// heap in use now and its peak since the reset; the suite then judges
+// those.
 type MemoryResult struct {
-	RSSBytes     int64 `json:"rss_bytes"`
-	PeakRSSBytes int64 `json:"peak_rss_bytes"`
+	RSSBytes      int64 `json:"rss_bytes"`
+	PeakRSSBytes  int64 `json:"peak_rss_bytes"`
+	HeapBytes     int64 `json:"heap_bytes,omitempty" pgwc:"optional"`
+	PeakHeapBytes int64 `json:"peak_heap_bytes,omitempty" pgwc:"optional"`
+}
+
+// Growth is how much the backend's memory grew from before to m's peak:
+// the heap's, when the backend reports its heap both times, else the
+// resident set's; what names which.
+func (m MemoryResult) Growth(before MemoryResult) (growth int64, what string) {
+	if m.PeakHeapBytes > 0 && before.HeapBytes > 0 {
+		return m.PeakHeapBytes - before.HeapBytes, "peak heap in use"
+	}
+	return m.PeakRSSBytes - before.RSSBytes, "peak resident memory"
 }
 
 // Method describes one method: its params and result types.

@@ -14,5 +14,6 @@ import org.junit.runners.Suite;
     SerialQueueTest.class,
     FixtureMatchTest.class,
     FixturesTest.class,
+    MemoryTest.class,
 })
 public class AllTests {}
