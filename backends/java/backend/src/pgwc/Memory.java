@@ -42,8 +42,11 @@ final class Memory {
         long peakHeap = 0;
         for (MemoryPoolMXBean pool : ManagementFactory.getMemoryPoolMXBeans()) {
             if (pool.getType() == MemoryType.HEAP) {
-                heap += pool.getUsage().getUsed();
-                peakHeap += pool.getPeakUsage().getUsed();
+                long used = pool.getUsage().getUsed();
+                heap += used;
+                // The JVM samples a pool's peak at collections: what was
+                // allocated since the last one is in its usage now.
+                peakHeap += Math.max(used, pool.getPeakUsage().getUsed());
             }
         }
         if (resetPeak) {
