@@ -22,6 +22,12 @@ final class Memory {
     private Memory() {}
 
     static ObjectNode read(boolean resetPeak) {
+        if (resetPeak) {
+            // A new measuring period starts from a collected heap: garbage
+            // counted in its baseline and collected during the period would
+            // hide as much of what the driver then retains.
+            System.gc();
+        }
         long rss = -1;
         long hwm = -1;
         try {
