@@ -214,7 +214,13 @@ func targetPing(t target.Target) func(ctx context.Context) error {
 			}
 			obs = o
 		}
-		if _, err := obs.TryInt(ctx, "SELECT 1"); err != nil {
+		var err error
+		if target.SharesOneSession(t.Name) {
+			err = obs.SyncRoundTrip(ctx)
+		} else {
+			_, err = obs.TryInt(ctx, "SELECT 1")
+		}
+		if err != nil {
 			obs.Close(context.WithoutCancel(ctx))
 			obs = nil
 			return err

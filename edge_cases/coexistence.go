@@ -88,7 +88,7 @@ var _ = harness.ForEachAdapter("Edge cases: coexistence", Label("transactions"),
 		Expect(observedWho(ctx, a, table)).To(Equal(want), "%s sees every committed row of both", me)
 		Expect(observedWho(ctx, b, table)).To(Equal(want), "%s sees every committed row of both", them)
 		Expect(obs.Notes(ctx, table)).To(Equal(want), "the observer sees every committed row, each written by its own engine")
-	}, SpecTimeout(60*time.Second))
+	}, SpecTimeout(60*time.Second), harness.NeedsFeature{profile.ConcurrentSessions})
 })
 
 // coexistReadBound bounds each read of the coexistence spec.

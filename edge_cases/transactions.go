@@ -69,7 +69,7 @@ var _ = harness.ForEachAdapter("Edge cases: transactions", Label("transactions")
 
 		Expect(tx.Commit(ctx)).To(Succeed())
 		Expect(obs.Notes(ctx, table)).To(HaveLen(3), "after Commit all three rows are visible")
-	}, txTimeout)
+	}, txTimeout, harness.NeedsFeature{profile.ConcurrentSessions})
 
 	s.It("rolls back DDL: a table created inside a rolled-back transaction does not exist", harness.Reqs("FR-006", "EC-5", "T031", "T032"), func(ctx SpecContext) {
 		obs := harness.Observe(ctx)
@@ -89,7 +89,7 @@ var _ = harness.ForEachAdapter("Edge cases: transactions", Label("transactions")
 		Expect(tablesNamed(ctx, obs, name)).To(BeZero(),
 			"DDL is transactional on this profile: after Rollback no table %s may exist", name)
 		Expect(obs.TryExec(ctx, fmt.Sprintf("SELECT * FROM %s", name))).NotTo(Succeed(), "selecting from the rolled-back table must fail")
-	}, txTimeout, harness.NeedsFeature{profile.TransactionalDDL})
+	}, txTimeout, harness.NeedsFeature{profile.TransactionalDDL, profile.ConcurrentSessions})
 
 	s.It("rolls back a transaction in which a statement failed, leaving nothing of it", harness.Reqs("FR-006", "EC-5", "T031", "T032"), func(ctx SpecContext) {
 		obs, table, tx, tap, soft := abortedTransaction(ctx, s)

@@ -41,6 +41,42 @@ type Expectation struct {
 	// Reviewed is ReviewedCode or ReviewedLive ("" for lists that predate
 	// the field).
 	Reviewed string `yaml:"reviewed,omitempty"`
+	// Intermittent marks a failure that shows only in some runs because the
+	// target makes a race possible (PGlite's one shared session: two
+	// connections of a pool preparing the same statement name, depending
+	// on how the pool spreads the work). It holds text the failure must
+	// contain; a pass is then accepted, and a failure for any other cause
+	// is not.
+	Intermittent string `yaml:"intermittent,omitempty"`
+}
+
+// Outcome is how a listed spec's run compares with its entry.
+type Outcome int
+
+const (
+	// AsListed: the spec failed, as listed.
+	AsListed Outcome = iota
+	// PassedIntermittent: the spec passed, and its entry is intermittent.
+	PassedIntermittent
+	// UnexpectedPass: the spec passed, and its entry says it always fails.
+	UnexpectedPass
+	// OtherCause: the spec failed, but without the intermittent entry's
+	// text: its failure is not the listed one.
+	OtherCause
+)
+
+// Judge compares a listed spec's failure (nil when it passed) with the
+// entry.
+func (e Expectation) Judge(failure error) Outcome {
+	switch {
+	case failure == nil && e.Intermittent != "":
+		return PassedIntermittent
+	case failure == nil:
+		return UnexpectedPass
+	case e.Intermittent != "" && !strings.Contains(failure.Error(), e.Intermittent):
+		return OtherCause
+	}
+	return AsListed
 }
 
 // List maps adapter name (or AnyAdapter) → spec ID → expectation.
@@ -188,6 +224,9 @@ func Render(l List) string {
 			}
 			if e.Reviewed != "" {
 				fmt.Fprintf(&b, "    reviewed: %s\n", e.Reviewed)
+			}
+			if e.Intermittent != "" {
+				fmt.Fprintf(&b, "    intermittent: %q\n", e.Intermittent)
 			}
 		}
 	}

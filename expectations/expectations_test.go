@@ -1,6 +1,7 @@
 package expectations
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -56,7 +57,7 @@ func TestLoadMissingFileIsEmpty(t *testing.T) {
 func TestRenderRoundTrips(t *testing.T) {
 	in := List{
 		"pq":  {"G / b": {Reason: `quote " and colon: x`}, "G / a": {Reason: "r", Link: "l"}},
-		"pgx": {"H / c": {Reason: "s"}},
+		"pgx": {"H / c": {Reason: "s"}, "H / d": {Reason: "race", Intermittent: `42P05 "_pg3_0"`}},
 	}
 	path := filepath.Join(t.TempDir(), "l.yaml")
 	if err := os.WriteFile(path, []byte(Render(in)), 0o644); err != nil {
@@ -218,6 +219,31 @@ func TestIRISListSaysWhereAndHow(t *testing.T) {
 			if e := l[a][id]; e.Source == "" || e.Reviewed == "" {
 				t.Errorf("%s / %q: source %q, reviewed %q; want both", a, id, e.Source, e.Reviewed)
 			}
+		}
+	}
+}
+
+// An intermittent entry accepts a pass and its own failure, never a failure
+// for another cause; every other entry accepts only a failure.
+func TestJudge(t *testing.T) {
+	always := Expectation{Reason: "r"}
+	sometimes := Expectation{Reason: "r", Intermittent: "42P05"}
+	collided := errors.New(`sql error (SQLSTATE 42P05): prepared statement "_pg3_0" already exists`)
+	other := errors.New("wrong row count: 2, want 3")
+	for _, c := range []struct {
+		name string
+		e    Expectation
+		err  error
+		want Outcome
+	}{
+		{"always, failed", always, other, AsListed},
+		{"always, passed", always, nil, UnexpectedPass},
+		{"intermittent, its failure", sometimes, collided, AsListed},
+		{"intermittent, passed", sometimes, nil, PassedIntermittent},
+		{"intermittent, another failure", sometimes, other, OtherCause},
+	} {
+		if got := c.e.Judge(c.err); got != c.want {
+			t.Errorf("%s: Judge = %v, want %v", c.name, got, c.want)
 		}
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/onsi/ginkgo/v2"
 
 	"github.com/pgwire-conformance/pgwire-conformance/config"
@@ -58,6 +59,30 @@ func DialObserver(ctx context.Context, dsn string, p profile.Profile) (*Observer
 		return nil, err
 	}
 	return &Observer{c: c, p: p}, nil
+}
+
+// SyncRoundTrip sends a lone Sync and reads the ReadyForQuery it answers: a
+// round trip through the server that runs and replaces nothing. A health
+// probe on a shared session (PGlite) must not run a query: a simple Query
+// destroys the unnamed prepared statement another client may be between
+// Parse and Bind of (lib/pq then fails with 26000).
+func (o *Observer) SyncRoundTrip(ctx context.Context) error {
+	p := o.c.PgConn().StartPipeline(ctx)
+	if err := p.Sync(); err != nil {
+		return errors.Join(err, p.Close())
+	}
+	for {
+		r, err := p.GetResults()
+		if err != nil {
+			return errors.Join(err, p.Close())
+		}
+		switch r.(type) {
+		case *pgconn.PipelineSync:
+			return p.Close()
+		case nil:
+			return errors.Join(errors.New("no ReadyForQuery answered the Sync"), p.Close())
+		}
+	}
 }
 
 // Close closes the observer's connection.

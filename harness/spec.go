@@ -77,7 +77,10 @@ func ForEachAdapter(group string, labels ginkgo.Labels, body func(s *Subject)) b
 			if s.Info.Protocol != "" {
 				branch = append(branch, "protocol:"+s.Info.Protocol)
 			}
-			ginkgo.Describe("["+s.Info.Name+"]", branch, func() { body(s) })
+			ginkgo.Describe("["+s.Info.Name+"]", append(branchDecorators(branch), func() {
+				resetSharedSession()
+				body(s)
+			})...)
 		}
 	})
 }
@@ -95,7 +98,10 @@ func ForTarget(group string, labels ginkgo.Labels, body func(s *Subject)) bool {
 		checkLabels(group, labels)
 		s := &Subject{Info: adapter.Info{Name: ServerAdapter, Driver: "pgproto3 (message level)", Language: "go"}, Group: group}
 		branch := ginkgo.Label("adapter:"+ServerAdapter, "profile:"+Config().Profile, "target:"+Config().TargetName())
-		ginkgo.Describe("["+ServerAdapter+"]", branch, func() { body(s) })
+		ginkgo.Describe("["+ServerAdapter+"]", append(branchDecorators(branch), func() {
+			resetSharedSession()
+			body(s)
+		})...)
 	})
 }
 
@@ -187,8 +193,14 @@ func AdapterOf(labels []string) string {
 // (Undecided: a skip, not a Gomega failure) stays inconclusive.
 func runExpectedToFail(ctx ginkgo.SpecContext, exp expectations.Expectation, body func(ginkgo.SpecContext)) {
 	err := gomega.InterceptGomegaFailure(func() { body(ctx) })
-	if err == nil {
+	switch exp.Judge(err) {
+	case expectations.UnexpectedPass:
 		ginkgo.Fail(fmt.Sprintf("%slisted as an expected failure (%s) but passed: remove it from the expected-failure list", UnexpectedPass, exp.Reason))
+	case expectations.PassedIntermittent:
+		ginkgo.AddReportEntry("listed as intermittent", exp.Reason)
+		return
+	case expectations.OtherCause:
+		ginkgo.Fail(config.Redact(fmt.Sprintf("listed as an intermittent failure containing %q (%s), but failed otherwise: %v", exp.Intermittent, exp.Reason, err)), 1)
 	}
 	msg := ExpectedFailure + exp.Reason
 	if exp.Link != "" {

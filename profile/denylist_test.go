@@ -45,9 +45,11 @@ const postgresOnlyMarker = "pgwc:postgres-only"
 // features maps the names specs write (profile.ConnectionView) to the
 // features, for the NeedsFeature exemption.
 var features = map[string]Feature{
-	"TransactionalDDL": TransactionalDDL,
-	"ConnectionView":   ConnectionView,
-	"VectorOperators":  VectorOperators,
+	"TransactionalDDL":   TransactionalDDL,
+	"ConnectionView":     ConnectionView,
+	"VectorOperators":    VectorOperators,
+	"CopyFromStdin":      CopyFromStdin,
+	"ConcurrentSessions": ConcurrentSessions,
 }
 
 type construct struct {

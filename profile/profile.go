@@ -23,6 +23,10 @@ const (
 	VectorOperators Feature = "vector-operators"
 	// CopyFromStdin: COPY … FROM STDIN works and leaves the server serving.
 	CopyFromStdin Feature = "copy-from-stdin"
+	// ConcurrentSessions: one session's open transaction or running
+	// statement holds no other session's statements, so a spec can watch
+	// one session from another while it works.
+	ConcurrentSessions Feature = "concurrent-sessions"
 )
 
 // Profile is one server dialect.
@@ -106,7 +110,7 @@ var Postgres = Profile{
 	Schema: "public",
 	Setup:  []string{"CREATE EXTENSION IF NOT EXISTS vector"},
 	features: map[Feature]bool{
-		TransactionalDDL: true, ConnectionView: true, VectorOperators: true, CopyFromStdin: true,
+		TransactionalDDL: true, ConnectionView: true, VectorOperators: true, CopyFromStdin: true, ConcurrentSessions: true,
 	},
 	vectorType:  "vector(%d)",
 	vectorParam: "$%d::vector",
@@ -140,7 +144,8 @@ var IRIS = Profile{
 	Setup: []string{
 		"CREATE OR REPLACE FUNCTION pgwc_sleep(secs DOUBLE) RETURNS INTEGER LANGUAGE OBJECTSCRIPT { HANG secs  QUIT 1 }",
 	},
-	features:    map[Feature]bool{},
+	// Each iris-pgwire connection is its own IRIS process.
+	features:    map[Feature]bool{ConcurrentSessions: true},
 	vectorType:  "VECTOR(FLOAT, %d)",
 	vectorParam: "TO_VECTOR($%d, FLOAT)",
 	cosine:      "VECTOR_COSINE({a}, {b})",

@@ -2,6 +2,7 @@ package profile
 
 import (
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -39,6 +40,9 @@ func TestIRISSQL(t *testing.T) {
 			t.Errorf("iris claims %q", f)
 		}
 	}
+	if !p.Has(ConcurrentSessions) {
+		t.Errorf("iris lacks %q: every iris-pgwire connection is its own IRIS process", ConcurrentSessions)
+	}
 	// The sleep function Sleep calls is the one Setup defines.
 	if len(p.Setup) != 1 || !strings.Contains(p.Setup[0], "FUNCTION pgwc_sleep(") || !strings.Contains(p.Setup[0], "HANG") {
 		t.Errorf("iris Setup = %q, want the ObjectScript pgwc_sleep", p.Setup)
@@ -68,7 +72,7 @@ func TestPostgresSQL(t *testing.T) {
 	if fns["CURRENT_TIMESTAMP"] != "SELECT CURRENT_TIMESTAMP" || len(fns) < 2 {
 		t.Errorf("postgres ServerFunctions = %v", fns)
 	}
-	for _, f := range []Feature{TransactionalDDL, ConnectionView, VectorOperators} {
+	for _, f := range []Feature{TransactionalDDL, ConnectionView, VectorOperators, CopyFromStdin, ConcurrentSessions} {
 		if !p.Has(f) {
 			t.Errorf("postgres lacks %q", f)
 		}
@@ -111,5 +115,29 @@ func TestByName(t *testing.T) {
 	}
 	if _, err := ByName("mysql"); err == nil {
 		t.Error("ByName accepted an unknown profile")
+	}
+}
+
+// What each target takes away from the postgres profile: a feature lost on
+// the wrong target turns its specs "not applicable" there without a word
+// (ConcurrentSessions once did so on every target).
+func TestForTargetFeatures(t *testing.T) {
+	all := []Feature{TransactionalDDL, ConnectionView, VectorOperators, CopyFromStdin, ConcurrentSessions}
+	lacks := map[string][]Feature{
+		"reference": nil,
+		"gateway":   {ConnectionView},
+		"divergent": {ConnectionView},
+		"pglite":    {ConnectionView, CopyFromStdin, ConcurrentSessions},
+	}
+	for target, missing := range lacks {
+		p, err := ForTarget("postgres", target)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range all {
+			if want := !slices.Contains(missing, f); p.Has(f) != want {
+				t.Errorf("postgres on %s: Has(%q) = %v, want %v", target, f, p.Has(f), want)
+			}
+		}
 	}
 }

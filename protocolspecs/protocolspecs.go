@@ -24,6 +24,7 @@ import (
 	"github.com/pgwire-conformance/pgwire-conformance/adapter"
 	"github.com/pgwire-conformance/pgwire-conformance/adapter/remote"
 	"github.com/pgwire-conformance/pgwire-conformance/harness"
+	"github.com/pgwire-conformance/pgwire-conformance/profile"
 	"github.com/pgwire-conformance/pgwire-conformance/protocol"
 )
 
@@ -227,7 +228,7 @@ var _ = harness.ForEachAdapter("Protocol: backend checklist", Label("protocol"),
 		var slow time.Time
 		Eventually(slowDone).WithContext(ctx).WithTimeout(10 * time.Second).Should(Receive(&slow))
 		Expect(quick.Before(slow)).To(BeTrue(), "the quick request must be answered before the slow one (answers out of order)")
-	}, needsRemote, specTimeout)
+	}, needsRemote, specTimeout, harness.NeedsFeature{profile.ConcurrentSessions})
 
 	s.It("objects: engine, connection, transaction and cursor methods, with column names and types", harness.Reqs("FR-002", "FR-006", "FR-012"), func(ctx SpecContext) {
 		c := fresh(ctx, true)

@@ -72,3 +72,15 @@ func orUnknown(s string) string {
 	}
 	return s
 }
+
+// SharesOneSession reports whether the named target serves every client
+// from one backend session, as PGlite behind pglite-socket does: prepared
+// statements, settings and temporary tables of one client are every
+// client's, and one client's transaction holds all the others.
+func SharesOneSession(name string) bool { return name == "pglite" }
+
+// SessionResetSQL returns the shared session to a fresh one's state:
+// settings, prepared statements, portals, temporary tables, LISTENs and
+// advisory locks. It cannot run inside a transaction block, so it also
+// proves no earlier client left one open.
+const SessionResetSQL = "DISCARD ALL"

@@ -299,3 +299,14 @@ func TestAuthFailed(t *testing.T) {
 		t.Error("a plain error counted as an authentication failure")
 	}
 }
+
+// Only PGlite serves every client from one session: making another target's
+// specs Serial would slow every run for nothing, and missing PGlite's would
+// make its verdicts depend on spec order.
+func TestSharesOneSession(t *testing.T) {
+	for name, want := range map[string]bool{"pglite": true, "reference": false, "gateway": false, "divergent": false, "iris": false, "external": false} {
+		if got := SharesOneSession(name); got != want {
+			t.Errorf("SharesOneSession(%q) = %v, want %v", name, got, want)
+		}
+	}
+}

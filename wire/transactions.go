@@ -1,8 +1,10 @@
 package wire
 
 import (
+	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgproto3"
 	. "github.com/onsi/ginkgo/v2"
@@ -59,4 +61,37 @@ var _ = harness.ForTarget("Wire: transactions", Label("wire"), func(s *harness.S
 		Expect(Status(msgs)).To(Equal("I"))
 		Expect(observed(ctx, obs, "SELECT id, note FROM "+t)).To(BeEmpty(), "the row inserted before the error is not committed")
 	}, wireTimeout)
+
+	// Every PGWire session is its own: one client's open transaction holds
+	// no other client's statements. The driver specs that watch one
+	// session's transaction from another (visibility, DDL rollback,
+	// coexistence) rely on it, and declare it (profile.ConcurrentSessions).
+	s.It("answers a second session while the first holds a transaction open", harness.Reqs("FR-006", "FR-008", "COMPAT"), func(ctx SpecContext) {
+		checks(secSimple)
+		first, second := Connect(ctx), Connect(ctx)
+		Expect(Status(first.Query(ctx, "BEGIN"))).To(Equal("T"))
+		ended := false
+		defer func() { // whatever the verdict, the transaction ends before the connections close
+			if !ended {
+				_ = first.send(ctx, &pgproto3.Query{String: "ROLLBACK"})
+			}
+		}()
+		Expect(Errors(first.Query(ctx, "SELECT 1"))).To(BeEmpty())
+
+		sctx, cancel := context.WithTimeout(ctx, concurrentBound)
+		defer cancel()
+		start := time.Now()
+		second.Send(sctx, &pgproto3.Query{String: "SELECT 2"})
+		_, err := second.receive(sctx)
+		Expect(err).NotTo(HaveOccurred(), "the second session got no answer within %s while the first held a transaction open (after %s): the server runs one session at a time",
+			concurrentBound, time.Since(start).Round(time.Millisecond))
+		ended = true
+		Expect(Status(first.Query(ctx, "ROLLBACK"))).To(Equal("I"))
+	}, wireTimeout)
 })
+
+// concurrentBound is how long a second session may wait for its answer
+// while another holds a transaction open: a server answers in
+// milliseconds; one that serializes sessions never does until the
+// transaction ends.
+const concurrentBound = 5 * time.Second
