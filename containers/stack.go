@@ -483,6 +483,21 @@ func (s *Stack) PublishedPort(ctx context.Context, alias, port string) (string, 
 	return net.JoinHostPort(s.host, hp), nil
 }
 
+// ContainerIDs lists the full IDs of the running containers (nil for a nil
+// stack), to tell their processes from the machine's others.
+func (s *Stack) ContainerIDs() []string {
+	if s == nil {
+		return nil
+	}
+	var out []string
+	for _, svc := range s.services {
+		if id, ok := s.running[svc.Alias]; ok {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
 // ContainerNames lists the running containers as alias=id, for reports.
 func (s *Stack) ContainerNames() []string {
 	var out []string

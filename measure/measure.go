@@ -125,6 +125,12 @@ type Comparison struct {
 	Widen      float64 `json:"widen,omitempty"`
 	// RoundRatios are the rounds' Center ratios, in order.
 	RoundRatios []float64 `json:"round_ratios,omitempty"`
+	// Discarded counts the rounds measured again because other processes
+	// took more than the harness's bound of the CPUs meanwhile; ForeignMax
+	// is the most they took (in CPUs) and ForeignTop who took it.
+	Discarded  int     `json:"discarded,omitempty"`
+	ForeignMax float64 `json:"foreign_max_cpus,omitempty"`
+	ForeignTop string  `json:"foreign_top,omitempty"`
 }
 
 // BaselineRoundTrip is the baseline's typical round trip: the center of its
@@ -309,4 +315,13 @@ func CheckBaseline(base, subject Summary, factor float64) error {
 		return fmt.Errorf("the baseline's p50 %s is more than %.0f times the subject's %s", base.P50, factor, subject.P50)
 	}
 	return nil
+}
+
+// DescribeDiscarded says which rounds were measured again and why ("" when
+// none were).
+func (c Comparison) DescribeDiscarded() string {
+	if c.Discarded == 0 {
+		return ""
+	}
+	return fmt.Sprintf("; %d round(s) measured again: other processes took up to %.2f CPU meanwhile (%s)", c.Discarded, c.ForeignMax, c.ForeignTop)
 }

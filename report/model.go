@@ -316,7 +316,7 @@ func (l Latency) Describe(subject string) string {
 	return fmt.Sprintf("%s / %s = %.3f [%.3f, %.3f] (%.0f%% interval over %d rounds, widened ×%.2f; threshold %.2f); overhead %s [%s, %s] per query over a %s baseline round trip (%s); behind iris-pgwire (~%.0f ms round trip) that overhead would be %+.2f%% [%+.2f%%, %+.2f%%], not the %+.0f%% measured against this local server",
 		subject, l.Baseline, c.Ratio, c.RatioLow, c.RatioHigh, 100*c.Confidence, c.Blocks, c.Widen, l.Threshold,
 		usSigned(c.Overhead), usSigned(c.OverheadLow), usSigned(c.OverheadHigh), us(c.BaselineRoundTrip()), c.Statistic,
-		float64(IRISPGWireRoundTrip)/1e6, 100*f, 100*flo, 100*fhi, 100*(c.Ratio-1))
+		float64(IRISPGWireRoundTrip)/1e6, 100*f, 100*flo, 100*fhi, 100*(c.Ratio-1)) + c.DescribeDiscarded()
 }
 
 func usSigned(d time.Duration) string { return fmt.Sprintf("%+.1f µs", float64(d)/1e3) }
