@@ -267,7 +267,7 @@ func Interleave(ctx context.Context, subject, baseline Side, p Plan) (measure.Co
 		// A round taken while other processes had the CPUs is no evidence
 		// of the driver's cost: it is measured again, up to a budget.
 		load, watched := watch()
-		if watched && load.CPUs() > ForeignBound {
+		if watched && load.Exceeds(ForeignBound) {
 			disturbed = append(disturbed, load)
 			if p.Progress != nil {
 				p.Progress(seq.Rounds()+len(disturbed), measure.Comparison{Discarded: 1, ForeignMax: load.CPUs(), ForeignTop: strings.Join(load.Top, ", ")})
@@ -407,9 +407,10 @@ func RawBaselineOf(info adapter.Info) (string, Side, error) {
 
 // ForeignBound is the most CPU (in CPUs' worth, averaged over a round) that
 // processes other than the harness, the target and the backends may take
-// during a timing round before the round is measured again. A spinning
-// process on the client's CPU (1.0) moved psycopg-async's FR-013 ratio from
-// 1.05 to 1.17 on this project's machine; a quiet machine stays below 0.05.
+// during a timing round (beyond one 10 ms tick of /proc's resolution)
+// before the round is measured again. A spinning process on the client's
+// CPU (0.50-0.64 measured) moved psycopg-async's FR-013 ratio from 1.05 to
+// 1.17 on this project's machine; a quiet machine read 0.00-0.08.
 const ForeignBound = 0.25
 
 // watchForeign starts watching what other processes take of the CPUs and

@@ -138,6 +138,14 @@ func (l Load) String() string {
 	return s
 }
 
+// Exceeds reports whether the load is over bound (in CPUs) by more than
+// /proc's resolution: CPU time comes in 10 ms ticks, so one tick of a
+// daemon reads 0.25 CPU over a 40 ms round, and is no evidence of a busy
+// machine.
+func (l Load) Exceeds(bound float64) bool {
+	return l.CPU > time.Duration(bound*float64(l.Wall))+clockTick
+}
+
 // Foreign is the CPU that processes not ours took from before to after.
 // A process that started meanwhile counts from zero.
 func Foreign(before, after Snapshot) Load {

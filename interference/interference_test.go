@@ -99,3 +99,22 @@ func TestTake(t *testing.T) {
 		t.Errorf("take = %+v, want only pid 12, ours, 150ms", s.Procs)
 	}
 }
+
+// One tick of a daemon over a short round is rounding, not a busy machine;
+// a neighbour taking half a CPU over a long round is.
+func TestExceeds(t *testing.T) {
+	for _, c := range []struct {
+		cpu, wall time.Duration
+		want      bool
+	}{
+		{10 * time.Millisecond, 40 * time.Millisecond, false},  // 0.25 CPU, one tick
+		{20 * time.Millisecond, 75 * time.Millisecond, false},  // 0.27 CPU, within a tick of the bound
+		{40 * time.Millisecond, 75 * time.Millisecond, true},   // 0.53 CPU
+		{110 * time.Millisecond, 225 * time.Millisecond, true}, // the spinning neighbour seen live
+		{20 * time.Millisecond, 250 * time.Millisecond, false}, // a quiet machine's 0.08
+	} {
+		if got := (Load{CPU: c.cpu, Wall: c.wall}).Exceeds(0.25); got != c.want {
+			t.Errorf("%s over %s: Exceeds(0.25) = %v, want %v", c.cpu, c.wall, got, c.want)
+		}
+	}
+}
